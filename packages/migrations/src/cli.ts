@@ -1,0 +1,90 @@
+/**
+ * The one migration command for people and CI:
+ *
+ *   npm run migrate                 apply every pending migration (to latest)
+ *   npm run migrate -- status       applied and pending migrations
+ *   npm run migrate -- verify       every catalog index present and valid (exit 1 if not)
+ *   npm run migrate -- sql          print the exact SQL of the index migration
+ *   npm run migrate -- sql --schema print the schema migration's DDL
+ *   npm run migrate -- down         roll back the newest migration (development)
+ *
+ * It connects to MIGRATIONS_DATABASE_URL, else DATABASE_URL, else the embedded
+ * PGlite under .data/ that `npm start` uses.
+ */
+import { Config } from "@shop/core/config";
+import { Log } from "@shop/core/log";
+import {
+  indexSql,
+  logEvent,
+  migrateDown,
+  migrateToLatest,
+  migrationStatus,
+  openMigrationDatabase,
+  runOptionsFrom,
+  schemaSql,
+  verifyIndexes,
+} from "./runner.ts";
+
+const USAGE = "usage: npm run migrate -- [latest|status|verify|sql [--schema]|down]";
+
+function describeTarget(): string {
+  const target = Config.database.migrationsTarget;
+  if (target.kind === "pglite") return target.dataDir ? `embedded PGlite at ${target.dataDir}` : "in-memory PGlite";
+  return `postgres host ${target.host}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = "latest", ...rest] = argv;
+  if (command === "sql") {
+    process.stdout.write(rest.includes("--schema") ? schemaSql() : indexSql(runOptionsFrom(Config)));
+    return 0;
+  }
+  if (!["latest", "up", "status", "verify", "down"].includes(command)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const client = openMigrationDatabase(Config);
+  try {
+    if (command === "latest" || command === "up") {
+      process.stderr.write(`migrating ${describeTarget()}\n`);
+      const result = await migrateToLatest(client, runOptionsFrom(Config, { log: logEvent }));
+      process.stdout.write(
+        result.applied.length
+          ? `applied: ${result.applied.join(", ")}\n`
+          : `nothing to apply: ${result.status.applied} migrations already applied\n`,
+      );
+      const report = await verifyIndexes(client);
+      if (report.missing.length || report.invalid.length) {
+        process.stderr.write(`index check failed: missing [${report.missing}] invalid [${report.invalid}]\n`);
+        return 1;
+      }
+      return 0;
+    }
+    if (command === "status") {
+      const status = await migrationStatus(client);
+      for (const m of status.migrations) {
+        process.stdout.write(`${m.executed_at ? "applied" : "pending"}  ${m.name}${m.executed_at ? `  (${m.executed_at})` : ""}\n`);
+      }
+      process.stdout.write(`${status.applied} applied, ${status.pending} pending\n`);
+      return 0;
+    }
+    if (command === "verify") {
+      const report = await verifyIndexes(client);
+      process.stdout.write(`${report.valid.length} valid, ${report.missing.length} missing, ${report.invalid.length} invalid\n`);
+      for (const name of report.missing) process.stdout.write(`missing  ${name}\n`);
+      for (const name of report.invalid) process.stdout.write(`INVALID  ${name}\n`);
+      return report.missing.length || report.invalid.length ? 1 : 0;
+    }
+    const rolledBack = await migrateDown(client, runOptionsFrom(Config, { log: logEvent }));
+    process.stdout.write(rolledBack ? `rolled back: ${rolledBack}\n` : "nothing to roll back\n");
+    return 0;
+  } catch (err) {
+    Log.error("migration failed", { err });
+    process.stderr.write(`migration failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,26 @@
+import type { Kysely } from "kysely";
+import type { IndexBuildOptions } from "../concurrent-index.ts";
+import * as schema from "./0001_schema.ts";
+import * as performanceIndexes from "./0002_add_performance_indexes.ts";
+
+/**
+ * Every migration, in order. Listed statically (not read from a folder) so the
+ * bundled migrator Lambda carries them. Names sort in the order they run.
+ */
+
+export interface MigrationDefinition {
+  name: string;
+  /** false: runs outside any transaction (CREATE INDEX CONCURRENTLY). */
+  transactional: boolean;
+  up(db: Kysely<any>, options: IndexBuildOptions): Promise<void>;
+  down(db: Kysely<any>): Promise<void>;
+}
+
+export const migrations: readonly MigrationDefinition[] = [
+  { name: "0001_schema", ...schema },
+  { name: "0002_add_performance_indexes", ...performanceIndexes },
+];
+
+/** The catalog indexes by name, for verification and the printed plan. */
+export const catalog = performanceIndexes.indexes;
+export const schemaStatements = schema.statements;

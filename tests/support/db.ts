@@ -18,6 +18,12 @@ import "./context.ts";
  *   WebSocket-to-TCP bridge (the production driver's code path).
  */
 
+/** Client options beyond settings: log capture, pool internals. */
+export interface ClientExtras {
+  writeLog?: (line: string) => void;
+  prePingBypassMs?: number;
+}
+
 export type TargetName = "pglite" | "postgres" | "neon";
 
 /** Targets this run can use: PGlite always, the server ones when TEST_DATABASE_URL is set. */
@@ -35,7 +41,7 @@ export interface TestDatabase {
   /** The database client under test, with the settings asked for. */
   client: DatabaseClient;
   /** Another client on the same database (different settings, a second process's view). */
-  open(overrides?: Partial<DatabaseConfig>, options?: { writeLog?: (line: string) => void }): DatabaseClient;
+  open(overrides?: Partial<DatabaseConfig>, options?: ClientExtras): DatabaseClient;
   /** A plain `pg` URL for side-channel checks (server targets only). */
   url: string | null;
   pglite: PGlite | null;
@@ -45,7 +51,7 @@ export interface TestDatabase {
 export interface TestDatabaseOptions {
   migrated?: boolean;
   settings?: Partial<DatabaseConfig>;
-  writeLog?: (line: string) => void;
+  extras?: ClientExtras;
 }
 
 let bridge: Promise<NeonBridge> | null = null;
@@ -68,12 +74,12 @@ export async function createTestDatabase(target: TargetName, options: TestDataba
   if (target === "pglite") {
     const dump = readFileSync(inject(migrated ? "pgliteMigratedDump" : "pgliteEmptyDump"));
     const pglite = await openPGlite(null, { loadDataDir: new Blob([dump]) });
-    const open = (overrides: Partial<DatabaseConfig> = {}, extra: { writeLog?: (line: string) => void } = {}) =>
+    const open = (overrides: Partial<DatabaseConfig> = {}, extra: ClientExtras = {}) =>
       createDatabase(testSettings({ ...options.settings, ...overrides }), {
         pglite,
-        ...(extra.writeLog ? { writeLog: extra.writeLog } : {}),
+        ...extra,
       });
-    const client = open({}, options.writeLog ? { writeLog: options.writeLog } : {});
+    const client = open({}, options.extras ?? {});
     const opened: DatabaseClient[] = [client];
     return {
       target,
@@ -99,15 +105,15 @@ export async function createTestDatabase(target: TargetName, options: TestDataba
   await withAdmin(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
   const url = databaseUrl(serverUrl, name);
   const proxy = target === "neon" ? (await neonBridge(serverUrl)).proxy : null;
-  const open = (overrides: Partial<DatabaseConfig> = {}, extra: { writeLog?: (line: string) => void } = {}) =>
+  const open = (overrides: Partial<DatabaseConfig> = {}, extra: ClientExtras = {}) =>
     createDatabase(
       testSettings({ driver: target === "neon" ? "neon" : "pg", neonWsProxy: proxy, ...options.settings, ...overrides }),
       {
         target: { kind: "postgres", url, host: new URL(url).hostname, neon: false },
-        ...(extra.writeLog ? { writeLog: extra.writeLog } : {}),
+        ...extra,
       },
     );
-  const client = open({}, options.writeLog ? { writeLog: options.writeLog } : {});
+  const client = open({}, options.extras ?? {});
   const opened: DatabaseClient[] = [client];
   return {
     target,

@@ -12,6 +12,7 @@ export type { DB } from "./types.ts";
 export type { PoolStats, PoolCounters } from "./pool.ts";
 export type { DriverName } from "./driver.ts";
 export { openPGlite } from "./driver.ts";
+export { formatQueryLine } from "./log.ts";
 
 /** What core's query functions run against: the request's database, or its open transaction. */
 export type Executor = Kysely<DB> | Transaction<DB>;
@@ -40,6 +41,7 @@ export interface DatabaseClientOptions {
   poolTimeoutMs: number;
   poolRecycleMs: number;
   prePing: boolean;
+  prePingBypassMs?: number;
   echo: boolean;
   slowQueryLogging: boolean;
   slowQueryThresholdMs: number;
@@ -168,6 +170,7 @@ export class DatabaseClient {
             timeoutMs: options.poolTimeoutMs,
             recycleMs: options.poolRecycleMs,
             prePing: options.prePing,
+            ...(options.prePingBypassMs !== undefined ? { prePingBypassMs: options.prePingBypassMs } : {}),
           });
     this.#logger = createQueryLogger({
       echo: options.echo,
@@ -265,6 +268,7 @@ export function createDatabase(
   overrides: Partial<Pick<ConnectorOptions, "pglite" | "applicationName">> & {
     target?: DatabaseTarget;
     writeLog?: (line: string) => void;
+    prePingBypassMs?: number;
   } = {},
 ): DatabaseClient {
   const connector = createConnector({
@@ -287,6 +291,7 @@ export function createDatabase(
     slowQueryLogging: settings.slowQueryLogging,
     slowQueryThresholdMs: settings.slowQueryThresholdMs,
     ...(overrides.writeLog ? { writeLog: overrides.writeLog } : {}),
+    ...(overrides.prePingBypassMs !== undefined ? { prePingBypassMs: overrides.prePingBypassMs } : {}),
   });
 }
 

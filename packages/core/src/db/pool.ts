@@ -61,6 +61,8 @@ export interface QueuePoolOptions {
   /** 0: never recycle. */
   recycleMs: number;
   prePing: boolean;
+  /** Skip the pre-ping for a connection returned less than this long ago (default 1000 ms). */
+  prePingBypassMs?: number;
 }
 
 /**
@@ -160,7 +162,9 @@ export class QueuePool implements Pool {
   release(conn: Connection, destroy = false): void {
     this.#checkedOut--;
     conn.lastUsedAt = Date.now();
-    if (destroy || conn.broken || this.#closed || this.#expired(conn)) {
+    const surplus = this.#waiters.length === 0 && this.#idle.length >= this.#options.poolSize;
+    if (destroy || conn.broken || this.#closed || this.#expired(conn) || surplus) {
+      // Overflow connections are closed on return, like SQLAlchemy's QueuePool.
       this.#discard(conn);
     } else {
       this.#idle.push(conn);
@@ -196,7 +200,7 @@ export class QueuePool implements Pool {
         continue;
       }
       this.#checkedOut++;
-      const fresh = Date.now() - conn.lastUsedAt < PRE_PING_BYPASS_MS;
+      const fresh = Date.now() - conn.lastUsedAt < (this.#options.prePingBypassMs ?? PRE_PING_BYPASS_MS);
       if (this.#options.prePing && !fresh && !(await this.#ping(conn))) {
         this.#checkedOut--;
         this.#counters.prePingFailures++;

@@ -1,30 +1,274 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
+import type { Executor } from "@shop/core/db";
+import { MigrationIncompleteError, type IndexEvent } from "@shop/migrations/concurrent-index";
 import { catalog, migrations } from "@shop/migrations/migrations/index";
-import { migrateToLatest, migrationStatus, verifyIndexes } from "@shop/migrations/runner";
-import { createTestDatabase, stopNeonBridge, targets } from "../support/db.ts";
+import {
+  migrateDown,
+  migrateToLatest,
+  migrationStatus,
+  verifyIndexes,
+  type MigrationEvent,
+  type RunOptions,
+} from "@shop/migrations/runner";
+import { createTestDatabase, stopNeonBridge, targets, type TestDatabase } from "../support/db.ts";
 
-const runOptions = { lockTimeoutMs: 5000, maxAttempts: 3 };
+const runOptions: RunOptions = { lockTimeoutMs: 5000, maxAttempts: 3 };
 
 afterAll(stopNeonBridge);
 
-describe.each(targets())("migrations on %s", (target) => {
-  it("migrates an empty database to the latest schema and every catalog index", async () => {
-    const db = await createTestDatabase(target, { migrated: false });
-    try {
-      const before = await migrationStatus(db.client);
-      expect(before).toMatchObject({ applied: 0, pending: migrations.length });
+async function withEmpty(target: Parameters<typeof createTestDatabase>[0], fn: (db: TestDatabase) => Promise<void>) {
+  const db = await createTestDatabase(target, { migrated: false });
+  try {
+    await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
 
+function recorder() {
+  const events: MigrationEvent[] = [];
+  return { events, log: (e: MigrationEvent) => events.push(e) };
+}
+
+async function indexValidity(db: Executor, name: string): Promise<boolean | null> {
+  const { rows } = await sql<{ valid: boolean }>`
+    select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ${name}`.execute(db);
+  return rows[0]?.valid ?? null;
+}
+
+async function indexDefinition(db: Executor, name: string): Promise<string> {
+  const { rows } = await sql<{ def: string }>`select pg_get_indexdef(${name}::regclass) as def`.execute(db);
+  return rows[0]!.def;
+}
+
+/** Leaves `name` INVALID the way a failed concurrent build does: a UNIQUE build over duplicate values. */
+async function failConcurrentBuild(db: Executor, name: string, table: string, column: string) {
+  await expect(sql.raw(`CREATE UNIQUE INDEX CONCURRENTLY ${name} ON "${table}" (${column})`).execute(db)).rejects.toThrow(
+    /could not create unique index|duplicate/,
+  );
+  expect(await indexValidity(db, name)).toBe(false);
+}
+
+async function seedDuplicates(db: Executor) {
+  const [user] = await db.insertInto("user").values({ email: "dup@example.com" }).returning("id").execute();
+  await db
+    .insertInto("row")
+    .values([
+      { user_id: user!.id, title: "a" },
+      { user_id: user!.id, title: "b" },
+    ])
+    .execute();
+}
+
+describe.each(targets())("migrations on %s", (target) => {
+  it("migrates an empty database to the latest schema and every catalog index, valid, by name", async () => {
+    await withEmpty(target, async (db) => {
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 0, pending: migrations.length });
       const result = await migrateToLatest(db.client, runOptions);
       expect(result.applied).toEqual(migrations.map((m) => m.name));
       expect(result.status).toMatchObject({ applied: migrations.length, pending: 0 });
-
       const report = await verifyIndexes(db.client);
-      expect(report.missing).toEqual([]);
-      expect(report.invalid).toEqual([]);
-      expect(report.valid).toHaveLength(catalog.length);
-    } finally {
-      await db.drop();
-    }
+      expect(report).toEqual({ missing: [], invalid: [], valid: catalog.map((s) => s.name) });
+      const names = await db.client.use(async (s) => {
+        const { rows } = await sql<{ indexname: string }>`
+          select indexname from pg_indexes where schemaname = current_schema()`.execute(s);
+        return rows.map((r) => r.indexname);
+      });
+      for (const spec of catalog) expect(names).toContain(spec.name);
+    });
+  });
+
+  it("is a no-op when run again", async () => {
+    await withEmpty(target, async (db) => {
+      await migrateToLatest(db.client, runOptions);
+      const before = await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"));
+      const { events, log } = recorder();
+      const again = await migrateToLatest(db.client, { ...runOptions, log });
+      expect(again.applied).toEqual([]);
+      expect(events.filter((e) => e.event === "index_created" || e.event === "index_invalid_dropped")).toEqual([]);
+      expect(await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"))).toBe(before);
+    });
+  });
+
+  it("backs every foreign key with an index that leads with its column", async () => {
+    await withEmpty(target, async (db) => {
+      await migrateToLatest(db.client, runOptions);
+      const uncovered = await db.client.use(async (s) => {
+        const { rows } = await sql<{ constraint: string }>`
+          select c.conname as constraint
+          from pg_constraint c
+          where c.contype = 'f' and c.connamespace = current_schema()::regnamespace
+            and not exists (
+              select 1 from pg_index i
+              where i.indrelid = c.conrelid and i.indisvalid
+                and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey
+            )`.execute(s);
+        return rows.map((r) => r.constraint);
+      });
+      expect(uncovered).toEqual([]);
+    });
+  });
+
+  it("builds an index that an interrupted run left INVALID", async () => {
+    await withEmpty(target, async (db) => {
+      // The schema is in, the index run was cut short mid-build of ix_row_status.
+      const first = await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(MigrationIncompleteError);
+      await db.client.use(async (s) => {
+        await seedDuplicates(s);
+        await failConcurrentBuild(s, "ix_row_status", "row", "status");
+      });
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
+
+      const { events, log } = recorder();
+      const result = await migrateToLatest(db.client, { ...runOptions, log });
+      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
+      expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_status" });
+      await db.client.use(async (s) => {
+        expect(await indexValidity(s, "ix_row_status")).toBe(true);
+        expect(await indexDefinition(s, "ix_row_status")).not.toMatch(/UNIQUE/);
+      });
+    });
+  });
+
+  it("repairs a catalog index left INVALID after its migration was recorded", async () => {
+    await withEmpty(target, async (db) => {
+      await migrateToLatest(db.client, runOptions);
+      await db.client.use(async (s) => {
+        await seedDuplicates(s);
+        await sql`drop index ix_row_user_id`.execute(s);
+        await failConcurrentBuild(s, "ix_row_user_id", "row", "user_id");
+      });
+      expect((await verifyIndexes(db.client)).invalid).toEqual(["ix_row_user_id"]);
+      const { events, log } = recorder();
+      const result = await migrateToLatest(db.client, { ...runOptions, log });
+      expect(result.applied).toEqual([]);
+      expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_user_id" });
+      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+      expect(await db.client.use((s) => indexDefinition(s, "ix_row_user_id"))).not.toMatch(/UNIQUE/);
+    });
+  });
+
+  it("stops at the deadline with a resumable error and finishes on the next run", async () => {
+    await withEmpty(target, async (db) => {
+      // The schema goes in (one transaction, not interruptible); no index build may start.
+      const { events, log } = recorder();
+      const err = await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1, log }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(MigrationIncompleteError);
+      expect((err as Error).message).toMatch(/35 of 35 indexes still to build \(next: ix_row_status\); run the migration again/);
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
+      expect(events.some((e) => e.event === "migration_applied" && e.migration === "0001_schema")).toBe(true);
+
+      const result = await migrateToLatest(db.client, runOptions);
+      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
+      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+    });
+  });
+
+  it("lets two migrators started at once both succeed, one after the other", async () => {
+    await withEmpty(target, async (db) => {
+      const other = db.open();
+      const [a, b] = await Promise.all([migrateToLatest(db.client, runOptions), migrateToLatest(other, runOptions)]);
+      expect([...a.applied, ...b.applied].sort()).toEqual(migrations.map((m) => m.name));
+      expect(a.applied.length === 0 || b.applied.length === 0).toBe(true);
+      expect(a.status).toMatchObject({ applied: migrations.length, pending: 0 });
+      expect(b.status).toMatchObject({ applied: migrations.length, pending: 0 });
+      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+    });
+  });
+
+  it("rolls back the newest migration with down, and migrates up again", async () => {
+    await withEmpty(target, async (db) => {
+      await migrateToLatest(db.client, runOptions);
+      expect(await migrateDown(db.client, runOptions)).toBe("0002_add_performance_indexes");
+      expect((await verifyIndexes(db.client)).missing).toHaveLength(catalog.length);
+      expect(await migrateDown(db.client, runOptions)).toBe("0001_schema");
+      expect(await migrateDown(db.client, runOptions)).toBeNull();
+      expect((await migrateToLatest(db.client, runOptions)).applied).toHaveLength(migrations.length);
+    });
+  });
+});
+
+describe.each(targets().filter((t) => t !== "pglite"))("migration locking on %s", (target) => {
+  it("makes the second migrator wait on the run lock and say who holds it", async () => {
+    await withEmpty(target, async (db) => {
+      const holder = db.open();
+      const release = Promise.withResolvers<void>();
+      const held = Promise.withResolvers<void>();
+      const holding = holder.use(async (s) => {
+        await sql`select pg_advisory_lock(${0x73686f702d6d6967n})`.execute(s);
+        held.resolve();
+        await release.promise;
+        await sql`select pg_advisory_unlock(${0x73686f702d6d6967n})`.execute(s);
+      });
+      await held.promise;
+      const { events, log } = recorder();
+      const running = migrateToLatest(db.client, { ...runOptions, log });
+      await expect.poll(() => events.some((e) => e.event === "lock_waiting"), { timeout: 10_000 }).toBe(true);
+      const waiting = events.find((e) => e.event === "lock_waiting") as Extract<MigrationEvent, { event: "lock_waiting" }>;
+      expect(waiting.holder_pid).toBeTypeOf("number");
+      release.resolve();
+      await holding;
+      const result = await running;
+      expect(result.applied).toEqual(migrations.map((m) => m.name));
+    });
+  });
+
+  it("retries an index build that hits lock_timeout (55P03) and then succeeds", async () => {
+    await withEmpty(target, async (db) => {
+      await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch(() => {});
+      // Another session holds a lock that conflicts with CREATE INDEX CONCURRENTLY on "row".
+      const blocker = db.open();
+      const release = Promise.withResolvers<void>();
+      const locked = Promise.withResolvers<void>();
+      const blocking = blocker.transaction(async (tx) => {
+        await sql`lock table "row" in share mode`.execute(tx);
+        locked.resolve();
+        await release.promise;
+      });
+      await locked.promise;
+      const events: IndexEvent[] = [];
+      const result = await migrateToLatest(db.client, {
+        lockTimeoutMs: 100,
+        maxAttempts: 5,
+        log: (e) => {
+          if (e.event.startsWith("index_")) events.push(e as IndexEvent);
+          if (e.event === "index_lock_timeout") release.resolve();
+        },
+      });
+      await blocking;
+      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
+      const timeouts = events.filter((e) => e.event === "index_lock_timeout");
+      expect(timeouts[0]).toMatchObject({ index: "ix_row_status", attempt: 1 });
+      expect(events).toContainEqual(expect.objectContaining({ event: "index_created", index: "ix_row_status" }));
+      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+    });
+  });
+
+  it("gives up after MIGRATION_MAX_ATTEMPTS lock timeouts with the lock error", async () => {
+    await withEmpty(target, async (db) => {
+      await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch(() => {});
+      const blocker = db.open();
+      const release = Promise.withResolvers<void>();
+      const locked = Promise.withResolvers<void>();
+      const blocking = blocker.transaction(async (tx) => {
+        await sql`lock table "row" in share mode`.execute(tx);
+        locked.resolve();
+        await release.promise;
+      });
+      await locked.promise;
+      const err = await migrateToLatest(db.client, { lockTimeoutMs: 50, maxAttempts: 2 }).catch((e: unknown) => e);
+      release.resolve();
+      await blocking;
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/0002_add_performance_indexes failed/);
+      // Nothing half-done stays behind that a rerun cannot fix.
+      const rerun = await migrateToLatest(db.client, runOptions);
+      expect(rerun.applied).toEqual(["0002_add_performance_indexes"]);
+      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+    });
   });
 });

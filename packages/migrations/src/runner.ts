@@ -3,7 +3,13 @@ import { Migrator, type Migration } from "kysely/migration";
 import { createDatabase, type DatabaseClient } from "@shop/core/db";
 import type { Config } from "@shop/core/config";
 import { Log } from "@shop/core/log";
-import { applyIndexes, indexPlanSql, type IndexEvent, type IndexSpec } from "./concurrent-index.ts";
+import {
+  applyIndexes,
+  indexPlanSql,
+  MigrationIncompleteError,
+  type IndexEvent,
+  type IndexSpec,
+} from "./concurrent-index.ts";
 import { catalog, migrations, schemaStatements } from "./migrations/index.ts";
 
 /**
@@ -15,6 +21,9 @@ import { catalog, migrations, schemaStatements } from "./migrations/index.ts";
  * transaction, the index catalog outside one (Kysely's `disableTransactions`
  * is per run, so the runner steps one migration at a time).
  */
+
+/** The run lock and `SET lock_timeout` are session state: every query of a run uses one connection. */
+const PINNED = { pinned: true } as const;
 
 /** pg_advisory_lock key of the whole run ("shop-mig" in ASCII). */
 export const RUN_LOCK_KEY = 0x73686f702d6d6967n;
@@ -134,6 +143,7 @@ export async function migrateToLatest(client: DatabaseClient, options: RunOption
         log({ event: "migration_started", migration: next.name });
         const started = Date.now();
         const result = await m.migrateUp({ disableTransactions: !definition.transactional });
+        if (result.error instanceof MigrationIncompleteError) throw result.error;
         if (result.error) throw new MigrationError(next.name, result.error);
         log({ event: "migration_applied", migration: next.name, ms: Date.now() - started });
         applied.push(next.name);
@@ -141,7 +151,7 @@ export async function migrateToLatest(client: DatabaseClient, options: RunOption
       await repairInvalidIndexes(db, options);
     });
     return { applied, status: await readStatus(db) };
-  });
+  }, PINNED);
 }
 
 /**
@@ -221,7 +231,7 @@ export async function migrateDown(client: DatabaseClient, options: RunOptions): 
       if (result.error) throw new MigrationError(last.name, result.error);
       return last.name;
     });
-  });
+  }, PINNED);
 }
 
 /** The exact SQL the index migration runs, for review and `squawk`. */

@@ -36,6 +36,11 @@ export interface Connector {
   readonly driver: DriverName;
   /** The most sessions the target can hold for this process (PGlite: 1). */
   readonly maxConnections: number;
+  /**
+   * Whether an idle connection is worth keeping. PGlite's is not: opening one is
+   * free, and an idle one would keep the single session from every other client.
+   */
+  readonly keepIdle: boolean;
   /** Opens a connection, failing with DatabaseUnavailableError after `timeoutMs`. */
   connect(timeoutMs: number): Promise<RawClient>;
   /** Releases driver-wide resources (PGlite: closes the embedded database). */
@@ -104,6 +109,7 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout:
 
 class ServerConnector implements Connector {
   readonly maxConnections = Number.POSITIVE_INFINITY;
+  readonly keepIdle = true;
   readonly driver: "neon" | "pg";
   readonly #url: string;
   readonly #options: ConnectorOptions;
@@ -259,6 +265,7 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
 class PGliteConnector implements Connector {
   readonly driver = "pglite";
   readonly maxConnections = 1;
+  readonly keepIdle = false;
   readonly #options: ConnectorOptions;
   #db: Promise<{ pglite: PGlite; owned: boolean }> | null = null;
 

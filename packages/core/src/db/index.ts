@@ -25,12 +25,22 @@ export interface ScopeStats {
 
 interface Scope {
   owner: DatabaseClient;
+  /** Every query of the scope runs on one connection (session state survives between them). */
+  pinned: boolean;
   db: Kysely<DB>;
   tx: Transaction<DB> | null;
   stats: ScopeStats;
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
+
+export interface UseOptions {
+  /**
+   * Hold one connection for the whole scope, in pooled mode too: for session
+   * state such as advisory locks or `SET` (always true in per-request mode).
+   */
+  pinned?: boolean;
+}
 
 export interface DatabaseClientOptions {
   connector: Connector;
@@ -182,15 +192,20 @@ export class DatabaseClient {
 
   /**
    * Runs `fn` in a request scope. In per-request mode the scope's connection
-   * is opened on first query and closed when `fn` settles, even if it throws.
+   * is opened on first query and closed when `fn` settles, even if it throws;
+   * in pooled mode each query borrows from the pool unless `pinned`.
    * Nested calls join the enclosing scope.
    */
-  async use<T>(fn: (db: Executor) => Promise<T>): Promise<T> {
+  async use<T>(fn: (db: Executor) => Promise<T>, options: UseOptions = {}): Promise<T> {
     const current = scopes.getStore();
-    if (current?.owner === this) return fn(current.tx ?? current.db);
+    if (current?.owner === this) {
+      if (options.pinned && !current.pinned) throw new Error("a pinned scope cannot nest in an unpinned one");
+      return fn(current.tx ?? current.db);
+    }
+    const pinned = this.mode === "per-request" || Boolean(options.pinned);
     const stats: ScopeStats = { queries: 0, queryMs: 0 };
     const logger = this.#logger;
-    const scopePool = new ScopePool(this.#pool, this.mode === "per-request", this.#timeoutMs);
+    const scopePool = new ScopePool(this.#pool, pinned, this.#timeoutMs);
     const db = new Kysely<DB>({
       dialect: new PostgresDialect({ pool: scopePool }),
       log: (event) => {
@@ -200,7 +215,7 @@ export class DatabaseClient {
       },
     });
     try {
-      return await scopes.run({ owner: this, db, tx: null, stats }, () => fn(db));
+      return await scopes.run({ owner: this, db, tx: null, stats, pinned }, () => fn(db));
     } finally {
       await db.destroy();
     }
@@ -307,7 +322,7 @@ function client(): DatabaseClient {
  * modules go through this; nothing else opens connections.
  */
 export const Database = {
-  use: <T>(fn: (db: Executor) => Promise<T>): Promise<T> => client().use(fn),
+  use: <T>(fn: (db: Executor) => Promise<T>, options?: UseOptions): Promise<T> => client().use(fn, options),
   transaction: <T>(fn: (tx: Transaction<DB>) => Promise<T>): Promise<T> => client().transaction(fn),
   current: (): Executor => client().current(),
   scopeStats: (): ScopeStats | null => client().scopeStats(),

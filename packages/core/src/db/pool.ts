@@ -162,7 +162,8 @@ export class QueuePool implements Pool {
   release(conn: Connection, destroy = false): void {
     this.#checkedOut--;
     conn.lastUsedAt = Date.now();
-    const surplus = this.#waiters.length === 0 && this.#idle.length >= this.#options.poolSize;
+    const surplus =
+      !this.#connector.keepIdle || (this.#waiters.length === 0 && this.#idle.length >= this.#options.poolSize);
     if (destroy || conn.broken || this.#closed || this.#expired(conn) || surplus) {
       // Overflow connections are closed on return, like SQLAlchemy's QueuePool.
       this.#discard(conn);

@@ -106,7 +106,7 @@ export interface BidTable {
   currency: string;
   url: string;
   image_url: string | null;
-  source: string;
+  source: ColumnType<string, string | undefined, string>;
   is_selected: ColumnType<boolean, boolean | undefined, boolean>;
   is_liked: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;

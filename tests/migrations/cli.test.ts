@@ -54,3 +54,11 @@ describe("npm run migrate", () => {
     expect(run.stderr).toContain("usage: npm run migrate --");
   });
 });
+
+describe("npm run lint:sql", () => {
+  it("passes squawk's migration linter on the index SQL", () => {
+    const run = spawnSync("npm", ["run", "--silent", "lint:sql"], { encoding: "utf8" });
+    expect(run.stdout + run.stderr).toContain("Found 0 issues");
+    expect(run.status).toBe(0);
+  });
+});

@@ -1,35 +1,19 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import type { Executor } from "@shop/core/db";
-import { MigrationIncompleteError, type IndexEvent } from "@shop/migrations/concurrent-index";
+import { MigrationIncompleteError } from "@shop/migrations/concurrent-index";
 import { catalog, migrations } from "@shop/migrations/migrations/index";
 import {
   migrateDown,
   migrateToLatest,
   migrationStatus,
   verifyIndexes,
-  type MigrationEvent,
-  type RunOptions,
 } from "@shop/migrations/runner";
-import { createTestDatabase, stopNeonBridge, targets, type TestDatabase } from "../support/db.ts";
+import { stopNeonBridge, targets } from "../support/db.ts";
+import { recorder, runOptions, withEmptyDatabase } from "../support/migrate.ts";
 
-const runOptions: RunOptions = { lockTimeoutMs: 5000, maxAttempts: 3 };
 
 afterAll(stopNeonBridge);
-
-async function withEmpty(target: Parameters<typeof createTestDatabase>[0], fn: (db: TestDatabase) => Promise<void>) {
-  const db = await createTestDatabase(target, { migrated: false });
-  try {
-    await fn(db);
-  } finally {
-    await db.drop();
-  }
-}
-
-function recorder() {
-  const events: MigrationEvent[] = [];
-  return { events, log: (e: MigrationEvent) => events.push(e) };
-}
 
 async function indexValidity(db: Executor, name: string): Promise<boolean | null> {
   const { rows } = await sql<{ valid: boolean }>`
@@ -63,7 +47,7 @@ async function seedDuplicates(db: Executor) {
 
 describe.each(targets())("migrations on %s", (target) => {
   it("migrates an empty database to the latest schema and every catalog index, valid, by name", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       expect(await migrationStatus(db.client)).toMatchObject({ applied: 0, pending: migrations.length });
       const result = await migrateToLatest(db.client, runOptions);
       expect(result.applied).toEqual(migrations.map((m) => m.name));
@@ -80,7 +64,7 @@ describe.each(targets())("migrations on %s", (target) => {
   });
 
   it("is a no-op when run again", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
       const before = await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"));
       const { events, log } = recorder();
@@ -92,7 +76,7 @@ describe.each(targets())("migrations on %s", (target) => {
   });
 
   it("backs every foreign key with an index that leads with its column", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
       const uncovered = await db.client.use(async (s) => {
         const { rows } = await sql<{ constraint: string }>`
@@ -111,7 +95,7 @@ describe.each(targets())("migrations on %s", (target) => {
   });
 
   it("builds an index that an interrupted run left INVALID", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       // The schema is in, the index run was cut short mid-build of ix_row_status.
       const first = await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch((e: unknown) => e);
       expect(first).toBeInstanceOf(MigrationIncompleteError);
@@ -133,7 +117,7 @@ describe.each(targets())("migrations on %s", (target) => {
   });
 
   it("repairs a catalog index left INVALID after its migration was recorded", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
       await db.client.use(async (s) => {
         await seedDuplicates(s);
@@ -151,7 +135,7 @@ describe.each(targets())("migrations on %s", (target) => {
   });
 
   it("stops at the deadline with a resumable error and finishes on the next run", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       // The schema goes in (one transaction, not interruptible); no index build may start.
       const { events, log } = recorder();
       const err = await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1, log }).catch(
@@ -168,20 +152,8 @@ describe.each(targets())("migrations on %s", (target) => {
     });
   });
 
-  it("lets two migrators started at once both succeed, one after the other", async () => {
-    await withEmpty(target, async (db) => {
-      const other = db.open();
-      const [a, b] = await Promise.all([migrateToLatest(db.client, runOptions), migrateToLatest(other, runOptions)]);
-      expect([...a.applied, ...b.applied].sort()).toEqual(migrations.map((m) => m.name));
-      expect(a.applied.length === 0 || b.applied.length === 0).toBe(true);
-      expect(a.status).toMatchObject({ applied: migrations.length, pending: 0 });
-      expect(b.status).toMatchObject({ applied: migrations.length, pending: 0 });
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
-    });
-  });
-
   it("rolls back the newest migration with down, and migrates up again", async () => {
-    await withEmpty(target, async (db) => {
+    await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
       expect(await migrateDown(db.client, runOptions)).toBe("0002_add_performance_indexes");
       expect((await verifyIndexes(db.client)).missing).toHaveLength(catalog.length);
@@ -192,83 +164,3 @@ describe.each(targets())("migrations on %s", (target) => {
   });
 });
 
-describe.each(targets().filter((t) => t !== "pglite"))("migration locking on %s", (target) => {
-  it("makes the second migrator wait on the run lock and say who holds it", async () => {
-    await withEmpty(target, async (db) => {
-      const holder = db.open();
-      const release = Promise.withResolvers<void>();
-      const held = Promise.withResolvers<void>();
-      const holding = holder.use(async (s) => {
-        await sql`select pg_advisory_lock(${0x73686f702d6d6967n})`.execute(s);
-        held.resolve();
-        await release.promise;
-        await sql`select pg_advisory_unlock(${0x73686f702d6d6967n})`.execute(s);
-      });
-      await held.promise;
-      const { events, log } = recorder();
-      const running = migrateToLatest(db.client, { ...runOptions, log });
-      await expect.poll(() => events.some((e) => e.event === "lock_waiting"), { timeout: 10_000 }).toBe(true);
-      const waiting = events.find((e) => e.event === "lock_waiting") as Extract<MigrationEvent, { event: "lock_waiting" }>;
-      expect(waiting.holder_pid).toBeTypeOf("number");
-      release.resolve();
-      await holding;
-      const result = await running;
-      expect(result.applied).toEqual(migrations.map((m) => m.name));
-    });
-  });
-
-  it("retries an index build that hits lock_timeout (55P03) and then succeeds", async () => {
-    await withEmpty(target, async (db) => {
-      await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch(() => {});
-      // Another session holds a lock that conflicts with CREATE INDEX CONCURRENTLY on "row".
-      const blocker = db.open();
-      const release = Promise.withResolvers<void>();
-      const locked = Promise.withResolvers<void>();
-      const blocking = blocker.transaction(async (tx) => {
-        await sql`lock table "row" in share mode`.execute(tx);
-        locked.resolve();
-        await release.promise;
-      });
-      await locked.promise;
-      const events: IndexEvent[] = [];
-      const result = await migrateToLatest(db.client, {
-        lockTimeoutMs: 100,
-        maxAttempts: 5,
-        log: (e) => {
-          if (e.event.startsWith("index_")) events.push(e as IndexEvent);
-          if (e.event === "index_lock_timeout") release.resolve();
-        },
-      });
-      await blocking;
-      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
-      const timeouts = events.filter((e) => e.event === "index_lock_timeout");
-      expect(timeouts[0]).toMatchObject({ index: "ix_row_status", attempt: 1 });
-      expect(events).toContainEqual(expect.objectContaining({ event: "index_created", index: "ix_row_status" }));
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
-    });
-  });
-
-  it("gives up after MIGRATION_MAX_ATTEMPTS lock timeouts with the lock error", async () => {
-    await withEmpty(target, async (db) => {
-      await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch(() => {});
-      const blocker = db.open();
-      const release = Promise.withResolvers<void>();
-      const locked = Promise.withResolvers<void>();
-      const blocking = blocker.transaction(async (tx) => {
-        await sql`lock table "row" in share mode`.execute(tx);
-        locked.resolve();
-        await release.promise;
-      });
-      await locked.promise;
-      const err = await migrateToLatest(db.client, { lockTimeoutMs: 50, maxAttempts: 2 }).catch((e: unknown) => e);
-      release.resolve();
-      await blocking;
-      expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toMatch(/0002_add_performance_indexes failed/);
-      // Nothing half-done stays behind that a rerun cannot fix.
-      const rerun = await migrateToLatest(db.client, runOptions);
-      expect(rerun.applied).toEqual(["0002_add_performance_indexes"]);
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
-    });
-  });
-});

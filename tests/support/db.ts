@@ -69,33 +69,40 @@ export async function stopNeonBridge(): Promise<void> {
   if (b) await (await b).close();
 }
 
+type Opener = (overrides?: Partial<DatabaseConfig>, extra?: ClientExtras) => DatabaseClient;
+
+/** Wraps an opener so every client it makes is closed before the database goes away. */
+function testDatabase(
+  fields: Pick<TestDatabase, "target" | "url" | "pglite">,
+  open: Opener,
+  options: TestDatabaseOptions,
+  dispose: () => Promise<void>,
+): TestDatabase {
+  const opened: DatabaseClient[] = [];
+  const track: Opener = (o, e) => {
+    const c = open(o, e);
+    opened.push(c);
+    return c;
+  };
+  return {
+    ...fields,
+    client: track({}, options.extras ?? {}),
+    open: track,
+    drop: async () => {
+      for (const c of opened) await c.close();
+      await dispose();
+    },
+  };
+}
+
 export async function createTestDatabase(target: TargetName, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const migrated = options.migrated ?? true;
   if (target === "pglite") {
     const dump = readFileSync(inject(migrated ? "pgliteMigratedDump" : "pgliteEmptyDump"));
     const pglite = await openPGlite(null, { loadDataDir: new Blob([dump]) });
-    const open = (overrides: Partial<DatabaseConfig> = {}, extra: ClientExtras = {}) =>
-      createDatabase(testSettings({ ...options.settings, ...overrides }), {
-        pglite,
-        ...extra,
-      });
-    const client = open({}, options.extras ?? {});
-    const opened: DatabaseClient[] = [client];
-    return {
-      target,
-      client,
-      open: (o, e) => {
-        const c = open(o, e);
-        opened.push(c);
-        return c;
-      },
-      url: null,
-      pglite,
-      drop: async () => {
-        for (const c of opened) await c.close();
-        await pglite.close();
-      },
-    };
+    const open: Opener = (overrides = {}, extra = {}) =>
+      createDatabase(testSettings({ ...options.settings, ...overrides }), { pglite, ...extra });
+    return testDatabase({ target, url: null, pglite }, open, options, () => pglite.close());
   }
 
   const serverUrl = inject("serverUrl");
@@ -105,29 +112,12 @@ export async function createTestDatabase(target: TargetName, options: TestDataba
   await withAdmin(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
   const url = databaseUrl(serverUrl, name);
   const proxy = target === "neon" ? (await neonBridge(serverUrl)).proxy : null;
-  const open = (overrides: Partial<DatabaseConfig> = {}, extra: ClientExtras = {}) =>
+  const open: Opener = (overrides = {}, extra = {}) =>
     createDatabase(
       testSettings({ driver: target === "neon" ? "neon" : "pg", neonWsProxy: proxy, ...options.settings, ...overrides }),
-      {
-        target: { kind: "postgres", url, host: new URL(url).hostname, neon: false },
-        ...extra,
-      },
+      { target: { kind: "postgres", url, host: new URL(url).hostname, neon: false }, ...extra },
     );
-  const client = open({}, options.extras ?? {});
-  const opened: DatabaseClient[] = [client];
-  return {
-    target,
-    client,
-    open: (o, e) => {
-      const c = open(o, e);
-      opened.push(c);
-      return c;
-    },
-    url,
-    pglite: null,
-    drop: async () => {
-      for (const c of opened) await c.close();
-      await withAdmin(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-    },
-  };
+  return testDatabase({ target, url, pglite: null }, open, options, () =>
+    withAdmin(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  );
 }

@@ -123,7 +123,6 @@ const Env = z.object({
   DB_ECHO: bool("DB_ECHO").default(false),
   DB_ENABLE_QUERY_LOGGING: bool("DB_ENABLE_QUERY_LOGGING").default(false),
   DB_SLOW_QUERY_THRESHOLD: seconds("DB_SLOW_QUERY_THRESHOLD", { allowZero: true }).default(1),
-  DB_STATEMENT_TIMEOUT: seconds("DB_STATEMENT_TIMEOUT", { allowZero: true }).default(0),
   MIGRATION_LOCK_TIMEOUT: seconds("MIGRATION_LOCK_TIMEOUT", { allowZero: false }).default(5),
   MIGRATION_MAX_ATTEMPTS: int("MIGRATION_MAX_ATTEMPTS", 1).default(5),
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
@@ -146,8 +145,6 @@ export interface DatabaseConfig {
   echo: boolean;
   slowQueryLogging: boolean;
   slowQueryThresholdMs: number;
-  /** 0: none. Applied per connection as the server-side `statement_timeout`. */
-  statementTimeoutMs: number;
 }
 
 export interface MigrationConfig {
@@ -210,7 +207,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       echo: e.DB_ECHO,
       slowQueryLogging: e.DB_ENABLE_QUERY_LOGGING,
       slowQueryThresholdMs: e.DB_SLOW_QUERY_THRESHOLD * 1000,
-      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT * 1000,
     },
     migration: {
       lockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT * 1000,

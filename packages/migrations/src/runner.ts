@@ -68,7 +68,7 @@ export class MigrationError extends Error {
 /** A database client for migrations: the migrations URL, one pinned connection per run. */
 export function openMigrationDatabase(config: Config): DatabaseClient {
   return createDatabase(
-    { ...config.database, useNullPool: true, statementTimeoutMs: 0 },
+    { ...config.database, useNullPool: true },
     { target: config.database.migrationsTarget, applicationName: "shopping-agent-migrator" },
   );
 }

@@ -52,8 +52,6 @@ export interface ConnectorOptions {
   driver: "auto" | DriverName;
   /** host:port/path of a WebSocket-to-TCP proxy for the Neon driver (local testing). */
   neonWsProxy?: string | null;
-  /** Server-side statement_timeout in ms, 0 for none. */
-  statementTimeoutMs?: number;
   /** An already-open PGlite to use instead of opening `target.dataDir` (tests, templates). */
   pglite?: PGlite;
   applicationName?: string;
@@ -121,12 +119,10 @@ class ServerConnector implements Connector {
   }
 
   #newClient(timeoutMs: number): pg.Client | NeonClient {
-    const statementTimeout = this.#options.statementTimeoutMs ?? 0;
     const common = {
       connectionString: this.#url,
       connectionTimeoutMillis: timeoutMs,
       application_name: this.#options.applicationName ?? "shopping-agent",
-      ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
     };
     if (this.driver === "pg") {
       return new pg.Client({ ...common, keepAlive: true, types: typesWithInt8(pg.types) });

@@ -290,7 +290,6 @@ export function createDatabase(
     target: overrides.target ?? settings.target,
     driver: settings.driver,
     neonWsProxy: settings.neonWsProxy,
-    statementTimeoutMs: settings.statementTimeoutMs,
     ...(overrides.pglite ? { pglite: overrides.pglite } : {}),
     ...(overrides.applicationName ? { applicationName: overrides.applicationName } : {}),
   });

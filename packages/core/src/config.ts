@@ -125,6 +125,9 @@ const Env = z.object({
   DB_SLOW_QUERY_THRESHOLD: seconds("DB_SLOW_QUERY_THRESHOLD", { allowZero: true }).default(1),
   MIGRATION_LOCK_TIMEOUT: seconds("MIGRATION_LOCK_TIMEOUT", { allowZero: false }).default(5),
   MIGRATION_MAX_ATTEMPTS: int("MIGRATION_MAX_ATTEMPTS", 1).default(5),
+  PORT: int("PORT", 1)
+    .refine((n) => n <= 65535, "PORT must be an integer between 1 and 65535")
+    .default(3000),
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
 });
 
@@ -155,6 +158,8 @@ export interface MigrationConfig {
 export interface Config {
   env: "production" | "development" | "test";
   inLambda: boolean;
+  /** The local server's port (`npm start`). */
+  port: number;
   database: DatabaseConfig;
   migration: MigrationConfig;
 }
@@ -193,6 +198,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return {
     env: e.NODE_ENV,
     inLambda,
+    port: e.PORT,
     database: {
       target,
       migrationsTarget,

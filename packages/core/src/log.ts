@@ -1,3 +1,5 @@
+import { Context } from "./context.ts";
+
 /**
  * One structured logger for the whole suite: one JSON object per line, which
  * CloudWatch Logs Insights and `jq` read as-is. Info goes to stdout, warnings
@@ -37,10 +39,12 @@ function errorFields(err: unknown): LogFields {
 
 function emit(level: LogLevel, msg: string, fields?: LogFields): void {
   const { err, ...rest } = fields ?? {};
+  const requestId = Context.get()?.requestId;
   const entry = {
     level,
     time: new Date().toISOString(),
     msg,
+    ...(requestId ? { request_id: requestId } : {}),
     ...rest,
     ...(err !== undefined ? errorFields(err) : {}),
   };

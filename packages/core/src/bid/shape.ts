@@ -1,0 +1,83 @@
+import { sql, type ExpressionBuilder } from "kysely";
+import { jsonObjectFrom } from "kysely/helpers/postgres";
+import { z } from "zod";
+import type { DB } from "../db/types.ts";
+import { isoFromDb } from "../ids.ts";
+import * as Seller from "../seller/index.ts";
+
+/** A bid as the API shows it, its seller embedded (null when none). */
+export const Info = z.object({
+  id: z.number(),
+  row_id: z.number(),
+  seller_id: z.number().nullable(),
+  seller: Seller.Info.nullable(),
+  title: z.string(),
+  price: z.string(),
+  currency: z.string(),
+  url: z.string(),
+  image_url: z.string().nullable(),
+  source: z.string(),
+  is_selected: z.boolean(),
+  is_liked: z.boolean(),
+  created_at: z.string(),
+});
+export type Info = z.infer<typeof Info>;
+
+/** A bid row as selected by `columns` (directly, or inside JSON built by Postgres). */
+export interface Selected {
+  id: number;
+  row_id: number;
+  seller_id: number | null;
+  seller: Seller.Info | null;
+  title: string;
+  price: string;
+  currency: string;
+  url: string;
+  image_url: string | null;
+  source: string;
+  is_selected: boolean;
+  is_liked: boolean;
+  created_at: Date | string;
+}
+
+/**
+ * The columns of a bid with its seller, for any query over `bid`. The price
+ * is cast to text so it stays exact even inside JSON aggregates.
+ */
+export function columns(eb: ExpressionBuilder<DB, "bid">) {
+  return [
+    "bid.id",
+    "bid.row_id",
+    "bid.seller_id",
+    "bid.title",
+    sql<string>`bid.price::text`.as("price"),
+    "bid.currency",
+    "bid.url",
+    "bid.image_url",
+    "bid.source",
+    "bid.is_selected",
+    "bid.is_liked",
+    "bid.created_at",
+    jsonObjectFrom(
+      eb.selectFrom("seller").select(["seller.id", "seller.name", "seller.domain"]).whereRef("seller.id", "=", "bid.seller_id"),
+    ).as("seller"),
+  ] as const;
+}
+
+export function toInfo(row: Selected): Info {
+  return {
+    id: row.id,
+    row_id: row.row_id,
+    seller_id: row.seller_id,
+    seller: row.seller,
+    title: row.title,
+    price: row.price,
+    currency: row.currency.trim(),
+    url: row.url,
+    image_url: row.image_url,
+    source: row.source,
+    is_selected: row.is_selected,
+    is_liked: row.is_liked,
+    created_at: isoFromDb(row.created_at),
+  };
+}

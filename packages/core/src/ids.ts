@@ -1,0 +1,24 @@
+import { z } from "zod";
+
+/** A resource id in a path: digits only, positive, a safe integer ("abc", "1.5", "-1" are 400s). */
+export const PathId = z
+  .string()
+  .regex(/^[1-9]\d*$/, "must be a positive whole number")
+  .transform(Number)
+  .refine(Number.isSafeInteger, "is out of range");
+
+/** A resource id in a JSON body. */
+export const BodyId = z.number().int().positive().refine(Number.isSafeInteger, "is out of range");
+
+/** `?flag=true|false`. */
+export const QueryBool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+
+/** A timestamp as the API writes it: ISO 8601 UTC. */
+export function iso(date: Date): string {
+  return date.toISOString();
+}
+
+/** A timestamp that came back inside JSON built by Postgres (`+00:00`, microseconds) as API ISO. */
+export function isoFromDb(value: string | Date): string {
+  return new Date(value).toISOString();
+}

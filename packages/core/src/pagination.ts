@@ -1,0 +1,99 @@
+import { sql, type Expression, type RawBuilder, type SqlBool } from "kysely";
+import { z } from "zod";
+import { VisibleError } from "./error.ts";
+
+/**
+ * Keyset pagination, never OFFSET. Lists are ordered by (created_at, id),
+ * newest first unless a route says otherwise. The cursor is opaque to clients:
+ * base64url JSON of the last item's exact created_at (microseconds, as
+ * Postgres stores it: a JS Date would round it and repeat or skip rows) and id.
+ */
+
+export const DEFAULT_LIMIT = 20;
+export const MAX_LIMIT = 100;
+
+/** `?limit=`: 1..100, default 20. */
+export const Limit = z
+  .string()
+  .regex(/^\d+$/, "limit must be a whole number")
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= MAX_LIMIT, `limit must be between 1 and ${MAX_LIMIT}`)
+  .optional()
+  .transform((n) => n ?? DEFAULT_LIMIT);
+
+export interface CursorValue {
+  /** created_at, ISO 8601 UTC with microseconds. */
+  t: string;
+  id: number;
+}
+
+const CursorShape = z.object({
+  t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/),
+  id: z.number().int().positive(),
+});
+
+/** `?cursor=`: the opaque value from a previous page's `next_cursor`. */
+export const Cursor = z
+  .string()
+  .max(200)
+  .transform((raw, ctx) => {
+    try {
+      return CursorShape.parse(JSON.parse(Buffer.from(raw, "base64url").toString("utf8")));
+    } catch {
+      ctx.addIssue({ code: "custom", message: "cursor is not one this API issued" });
+      return z.NEVER;
+    }
+  })
+  .optional();
+
+/** The query parameters every list accepts. */
+export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
+export type PageQuery = z.infer<typeof PageQuery>;
+
+export function encodeCursor(value: CursorValue): string {
+  return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
+}
+
+/** Selects a timestamp column as exact UTC text for cursors (alias it `cursor_t`). */
+export function cursorText(column: string): RawBuilder<string> {
+  return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+/** The keyset condition: rows strictly after the cursor in the list's order. */
+export function afterCursor(
+  createdColumn: string,
+  idColumn: string,
+  cursor: CursorValue | undefined,
+  order: "desc" | "asc",
+): Expression<SqlBool> {
+  if (!cursor) return sql<SqlBool>`true`;
+  const op = sql.raw(order === "desc" ? "<" : ">");
+  return sql<SqlBool>`(${sql.ref(createdColumn)}, ${sql.ref(idColumn)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/**
+ * Turns `limit + 1` fetched rows into a page: the extra row only says whether
+ * another page exists; the cursor points at the last row shown.
+ */
+export function toPage<R extends { id: number; cursor_t: string }, T>(
+  rows: R[],
+  limit: number,
+  map: (row: R) => T,
+): Page<T> {
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  return {
+    items: shown.map(map),
+    next_cursor: rows.length > limit && last ? encodeCursor({ t: last.cursor_t, id: last.id }) : null,
+  };
+}
+
+/** Thrown for ids that parse but cannot exist; keeps 404 the single answer for "not yours". */
+export function notFound(what: string): VisibleError {
+  return new VisibleError("not_found", "not_found", `${what} not found`);
+}

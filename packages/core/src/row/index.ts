@@ -1,0 +1,252 @@
+import { sql } from "kysely";
+import { jsonArrayFrom } from "kysely/helpers/postgres";
+import { z } from "zod";
+import * as Bid from "../bid/shape.ts";
+import { Database } from "../db/index.ts";
+import { OUTREACH_STATUSES, ROW_STATUSES } from "../db/types.ts";
+import { iso } from "../ids.ts";
+import { safeJsonDumps, safeJsonLoads } from "../json.ts";
+import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+
+/**
+ * Rows: a user's shopping requests. Every query is scoped to the caller
+ * (`user_id`), so another user's row is indistinguishable from a missing one.
+ */
+
+export const Status = z.enum(ROW_STATUSES);
+export const OutreachStatus = z.enum(OUTREACH_STATUSES);
+
+/** choice_factors: what matters to the shopper, a JSON array. */
+export const ChoiceFactors = z.array(z.unknown()).max(200);
+/** chat_history: the conversation so far, a JSON array (large: never read by lists). */
+export const ChatHistory = z.array(z.unknown());
+
+const Title = z.string().trim().min(1, "must not be empty").max(500);
+
+/** A row with every column (POST and PATCH answer with this). */
+export const Info = z.object({
+  id: z.number(),
+  user_id: z.number(),
+  title: z.string(),
+  status: Status,
+  outreach_status: OutreachStatus,
+  choice_factors: ChoiceFactors,
+  chat_history: ChatHistory,
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Info = z.infer<typeof Info>;
+
+/** A list item: every column but chat_history, plus bid_count. */
+export const Summary = Info.omit({ chat_history: true }).extend({ bid_count: z.number() });
+export type Summary = z.infer<typeof Summary>;
+
+/** GET /api/rows/{id}: the row, its 20 newest bids with sellers, and the selected bid. */
+export const Detail = Info.extend({ bids: z.array(Bid.Info), selected_bid_id: z.number().nullable() });
+export type Detail = z.infer<typeof Detail>;
+
+/** How many bids row detail embeds. */
+export const DETAIL_BIDS = 20;
+
+export const ListQuery = PageQuery.extend({
+  status: Status.optional(),
+  outreach_status: OutreachStatus.optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export const CreateInput = z.strictObject({
+  title: Title,
+  choice_factors: ChoiceFactors.optional(),
+});
+export type CreateInput = z.infer<typeof CreateInput>;
+
+export const UpdateInput = z
+  .strictObject({
+    title: Title.optional(),
+    status: Status.optional(),
+    outreach_status: OutreachStatus.optional(),
+    choice_factors: ChoiceFactors.optional(),
+    chat_history: ChatHistory.optional(),
+  })
+  .refine((v) => Object.values(v).some((x) => x !== undefined), "at least one field is required");
+export type UpdateInput = z.infer<typeof UpdateInput>;
+
+const SUMMARY_COLUMNS = [
+  "row.id",
+  "row.user_id",
+  "row.title",
+  "row.status",
+  "row.outreach_status",
+  "row.choice_factors",
+  "row.created_at",
+  "row.updated_at",
+] as const;
+
+interface RowColumns {
+  id: number;
+  user_id: number;
+  title: string;
+  status: Info["status"];
+  outreach_status: Info["outreach_status"];
+  choice_factors: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toSummaryBase(row: RowColumns) {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    title: row.title,
+    status: row.status,
+    outreach_status: row.outreach_status,
+    choice_factors: safeJsonLoads(row.choice_factors, { default: [], field: "choice_factors", schema: ChoiceFactors }),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function toInfo(row: RowColumns & { chat_history: string }): Info {
+  return {
+    ...toSummaryBase(row),
+    chat_history: safeJsonLoads(row.chat_history, { default: [], field: "chat_history", schema: ChatHistory }),
+  };
+}
+
+/** The caller's rows, newest first, without chat_history; one query. */
+export async function list(userId: number, query: ListQuery): Promise<Page<Summary>> {
+  return Database.use(async (db) => {
+    const rows = await db
+      .selectFrom("row")
+      .select(SUMMARY_COLUMNS)
+      .select((eb) => [
+        cursorText("row.created_at").as("cursor_t"),
+        eb
+          .selectFrom("bid")
+          .select((b) => b.fn.countAll<number>().as("n"))
+          .whereRef("bid.row_id", "=", "row.id")
+          .as("bid_count"),
+      ])
+      .where("row.user_id", "=", userId)
+      .$if(query.status !== undefined, (qb) => qb.where("row.status", "=", query.status!))
+      .$if(query.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", query.outreach_status!))
+      .where(afterCursor("row.created_at", "row.id", query.cursor, "desc"))
+      .orderBy("row.created_at", "desc")
+      .orderBy("row.id", "desc")
+      .limit(query.limit + 1)
+      .execute();
+    return toPage(rows, query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count ?? 0 }));
+  });
+}
+
+/** Creates a row for the caller (status sourcing, outreach not_started). */
+export async function create(userId: number, input: CreateInput): Promise<Info> {
+  return Database.use(async (db) => {
+    const row = await db
+      .insertInto("row")
+      .values({
+        user_id: userId,
+        title: input.title,
+        choice_factors: safeJsonDumps(input.choice_factors ?? [], { field: "choice_factors", default: "[]" }),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toInfo(row);
+  });
+}
+
+/**
+ * The caller's row with chat_history, its newest bids with sellers and the
+ * selected bid: one statement whatever the bid count (no N+1).
+ */
+export async function fromID(userId: number, rowId: number): Promise<Detail> {
+  return Database.use(async (db) => {
+    const row = await db
+      .selectFrom("row")
+      .selectAll("row")
+      .select((eb) => [
+        eb
+          .selectFrom("bid")
+          .select("bid.id")
+          .whereRef("bid.row_id", "=", "row.id")
+          .where("bid.is_selected", "=", true)
+          .limit(1)
+          .as("selected_bid_id"),
+        jsonArrayFrom(
+          eb
+            .selectFrom("bid")
+            .select((b) => Bid.columns(b))
+            .whereRef("bid.row_id", "=", "row.id")
+            .orderBy("bid.created_at", "desc")
+            .orderBy("bid.id", "desc")
+            .limit(DETAIL_BIDS),
+        ).as("bids"),
+      ])
+      .where("row.id", "=", rowId)
+      .where("row.user_id", "=", userId)
+      .executeTakeFirst();
+    if (!row) throw notFound("row");
+    return {
+      ...toInfo(row),
+      bids: row.bids.map((b) => Bid.toInfo(b as Bid.Selected)),
+      selected_bid_id: row.selected_bid_id ?? null,
+    };
+  });
+}
+
+/** Updates the caller's row; updated_at moves. */
+export async function update(userId: number, rowId: number, input: UpdateInput): Promise<Info> {
+  return Database.use(async (db) => {
+    const row = await db
+      .updateTable("row")
+      .set({
+        ...(input.title !== undefined ? { title: input.title } : {}),
+        ...(input.status !== undefined ? { status: input.status } : {}),
+        ...(input.outreach_status !== undefined ? { outreach_status: input.outreach_status } : {}),
+        ...(input.choice_factors !== undefined
+          ? { choice_factors: safeJsonDumps(input.choice_factors, { field: "choice_factors", default: "[]" }) }
+          : {}),
+        ...(input.chat_history !== undefined
+          ? { chat_history: safeJsonDumps(input.chat_history, { field: "chat_history", default: "[]" }) }
+          : {}),
+        updated_at: sql<Date>`greatest(now(), updated_at + interval '1 microsecond')`,
+      })
+      .where("id", "=", rowId)
+      .where("user_id", "=", userId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw notFound("row");
+    return toInfo(row);
+  });
+}
+
+/**
+ * Deletes the caller's row. Bids, comments, outreach and quotes go by foreign
+ * key; share links point at rows polymorphically, so the same statement
+ * deletes them.
+ */
+export async function remove(userId: number, rowId: number): Promise<void> {
+  await Database.use(async (db) => {
+    const deleted = await db
+      .with("gone", (w) => w.deleteFrom("row").where("id", "=", rowId).where("user_id", "=", userId).returning("id"))
+      .with("links", (w) =>
+        w
+          .deleteFrom("share_link")
+          .where("resource_type", "=", "row")
+          .where("resource_id", "in", (eb) => eb.selectFrom("gone").select("gone.id")),
+      )
+      .selectFrom("gone")
+      .select("gone.id")
+      .executeTakeFirst();
+    if (!deleted) throw notFound("row");
+  });
+}
+
+/** Throws 404 unless the row exists and belongs to the user. */
+export async function assertOwned(userId: number, rowId: number): Promise<void> {
+  const found = await Database.use((db) =>
+    db.selectFrom("row").select("id").where("id", "=", rowId).where("user_id", "=", userId).executeTakeFirst(),
+  );
+  if (!found) throw notFound("row");
+}
+

@@ -1,0 +1,12 @@
+import * as Health from "@shop/core/health";
+import { migrations } from "@shop/migrations/migrations/index";
+import { api, json } from "../lib/api.ts";
+
+const expected = migrations.map((m) => m.name);
+
+/** Readiness: the database answers within DB_POOL_TIMEOUT and every migration is applied; 503 otherwise. */
+export const handler = api({ auth: "none" }, async () => {
+  const report = await Health.ready(expected);
+  if (report.status === "ok") return json(200, report);
+  return { status: 503, body: report, headers: { "retry-after": "5" } };
+});

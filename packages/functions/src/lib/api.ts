@@ -1,0 +1,226 @@
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context as LambdaContext } from "aws-lambda";
+import { z } from "zod";
+import * as Audit from "@shop/core/audit";
+import { Context } from "@shop/core/context";
+import { Database, type ScopeStats } from "@shop/core/db";
+import { DatabaseUnavailableError, VisibleError, type ErrorDetail, type ErrorKind } from "@shop/core/error";
+import { Log } from "@shop/core/log";
+import * as Session from "@shop/core/session";
+
+/**
+ * The one wrapper every handler goes through. It does what each handler would
+ * otherwise repeat: request id, body size and JSON parsing, zod validation of
+ * path, query and body, bearer-token auth, the per-request database scope,
+ * mapping core's errors to the contract's statuses, and one structured log
+ * line per request. No stack, SQL or driver text ever reaches a response body.
+ */
+
+/** 1 MiB: larger bodies are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type Auth = "none" | "user" | "admin";
+
+export interface Spec<A extends Auth, P, Q, B> {
+  auth: A;
+  path?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+}
+
+export interface Request<A extends Auth, P, Q, B> {
+  actor: A extends "none" ? null : Session.Actor;
+  path: P;
+  query: Q;
+  body: B;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  requestId: string;
+  /** `https://host` the client used, for links the API hands out. */
+  origin: string;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export const json = (status: number, body: unknown): Reply => ({ status, body });
+export const noContent = (): Reply => ({ status: 204 });
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  too_large: 413,
+  unavailable: 503,
+};
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = "2";
+
+function invalid(message: string, details?: ErrorDetail[]): VisibleError {
+  return new VisibleError("invalid", "invalid_request", message, details ? { details } : undefined);
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: "path" | "query" | "body"): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join("."),
+    message: issue.message,
+  }));
+  throw invalid(`the request ${where} is invalid`, details);
+}
+
+/** The raw body, refused with 413 when over the limit (checked before anything else). */
+function rawBody(event: APIGatewayProxyEventV2): Buffer | undefined {
+  if (event.body === undefined || event.body === null || event.body === "") return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, "base64") : Buffer.from(event.body, "utf8");
+  if (raw.byteLength > MAX_BODY_BYTES) {
+    throw new VisibleError("too_large", "payload_too_large", `the request body is over ${MAX_BODY_BYTES} bytes`);
+  }
+  return raw;
+}
+
+function parseJson(raw: Buffer | undefined): unknown {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw invalid("the request body is not valid JSON");
+  }
+}
+
+function bearer(headers: Record<string, string>): string | null {
+  const value = headers["authorization"];
+  if (!value) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match ? match[1]! : null;
+}
+
+async function authenticate(headers: Record<string, string>, auth: Auth): Promise<Session.Actor | null> {
+  if (auth === "none") return null;
+  const token = bearer(headers);
+  if (!token) throw new VisibleError("unauthorized", "unauthorized", "a bearer token is required");
+  const actor = await Session.fromToken(token);
+  if (!actor) throw new VisibleError("unauthorized", "unauthorized", "the token is invalid, expired or revoked");
+  if (auth === "admin" && !actor.isAdmin) {
+    await Audit.record({ action: "admin.access_denied", success: false, userId: actor.userId });
+    throw new VisibleError("forbidden", "forbidden", "this route is for administrators");
+  }
+  return actor;
+}
+
+function lowerHeaders(event: APIGatewayProxyEventV2): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** Maps a PostgreSQL error that escaped the domain code to the contract, where one clearly applies. */
+function fromDatabase(err: unknown): VisibleError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "23505") return new VisibleError("conflict", "conflict", "this conflicts with an existing resource");
+  // A referenced row vanished between the check and the write (a concurrent delete).
+  if (code === "23503") return new VisibleError("not_found", "not_found", "a referenced resource no longer exists");
+  return null;
+}
+
+interface Outcome {
+  reply: Reply;
+  /** What to log beside the request line: server faults, and database errors mapped to a 4xx. */
+  error?: unknown;
+}
+
+function errorReply(err: unknown): Outcome {
+  const visible = err instanceof VisibleError ? err : fromDatabase(err);
+  if (!visible) {
+    return { reply: json(500, { error: { code: "internal", message: "internal error" } }), error: err };
+  }
+  const status = STATUS[visible.kind];
+  const headers: Record<string, string> = {};
+  if (status === 401) headers["www-authenticate"] = "Bearer";
+  if (status === 503) headers["retry-after"] = RETRY_AFTER_SECONDS;
+  const body = {
+    error: {
+      code: visible.code,
+      message: visible instanceof DatabaseUnavailableError ? "the database is unavailable; retry shortly" : visible.message,
+      ...(visible.details ? { details: visible.details } : {}),
+    },
+  };
+  return { reply: { status, body, headers }, ...(status >= 500 || !(err instanceof VisibleError) ? { error: err } : {}) };
+}
+
+function toResult(reply: Reply, requestId: string): APIGatewayProxyStructuredResultV2 & { statusCode: number } {
+  const headers: Record<string, string> = {
+    "x-request-id": requestId,
+    "cache-control": "no-store",
+    ...reply.headers,
+  };
+  if (reply.status === 204 || reply.body === undefined) return { statusCode: reply.status, headers };
+  headers["content-type"] = "application/json; charset=utf-8";
+  return { statusCode: reply.status, headers, body: JSON.stringify(reply.body) };
+}
+
+/** Builds a Lambda handler for API Gateway HTTP API (payload v2) from a spec and a function. */
+export function api<A extends Auth, P = undefined, Q = undefined, B = undefined>(
+  spec: Spec<A, P, Q, B>,
+  fn: (req: Request<A, P, Q, B>) => Promise<Reply>,
+) {
+  return async (event: APIGatewayProxyEventV2, _context?: Partial<LambdaContext>): Promise<APIGatewayProxyStructuredResultV2> => {
+    const started = performance.now();
+    const requestId = event.requestContext?.requestId || randomUUID();
+    const ctx = { requestId, userId: null as number | null };
+    let stats: ScopeStats | null = null;
+    const outcome = await Context.run(ctx, async (): Promise<Outcome> => {
+      try {
+        const headers = lowerHeaders(event);
+        const body = spec.body ? rawBody(event) : undefined;
+        const reply = await Database.use(async () => {
+          try {
+            const actor = await authenticate(headers, spec.auth);
+            ctx.userId = actor?.userId ?? null;
+            const req = {
+              actor,
+              path: parse(spec.path, event.pathParameters ?? {}, "path"),
+              query: parse(spec.query, event.queryStringParameters ?? {}, "query"),
+              body: parse(spec.body, parseJson(body), "body"),
+              headers,
+              requestId,
+              origin: `https://${event.requestContext?.domainName ?? headers["host"] ?? "localhost"}`,
+            } as Request<A, P, Q, B>;
+            return await fn(req);
+          } finally {
+            stats = Database.scopeStats();
+          }
+        });
+        return { reply };
+      } catch (err) {
+        return errorReply(err);
+      }
+    });
+    const result = toResult(outcome.reply, requestId);
+    const fields = {
+      method: event.requestContext?.http?.method,
+      route: event.routeKey,
+      path: event.rawPath,
+      status: result.statusCode,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      queries: (stats as ScopeStats | null)?.queries ?? 0,
+      query_ms: Math.round(((stats as ScopeStats | null)?.queryMs ?? 0) * 100) / 100,
+      user_id: ctx.userId,
+    };
+    Context.run(ctx, () => {
+      if (outcome.error === undefined) Log.info("request", fields);
+      else if (result.statusCode >= 500) Log.error("request", { ...fields, err: outcome.error });
+      else Log.warn("request", { ...fields, err: outcome.error });
+    });
+    return result;
+  };
+}

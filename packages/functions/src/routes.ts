@@ -1,0 +1,110 @@
+/**
+ * The one route table. `sst.config.ts` (through infra/api.ts) deploys one
+ * Lambda per entry, and `npm start` serves the same entries locally; a test
+ * fails if a handler file has no route or a route has no handler file.
+ *
+ * Data only: no imports, so the SST config can read it without loading any
+ * handler code.
+ */
+
+export type Method = "GET" | "POST" | "PATCH" | "DELETE";
+
+export interface Route {
+  method: Method;
+  /** API Gateway route path, `{name}` for path parameters. */
+  path: string;
+  /** Handler module under packages/functions/src, without extension; it exports `handler`. */
+  file: string;
+  /** Lambda memory in MB (default 1024). */
+  memory?: number;
+  /** Lambda timeout in seconds (default 20: inside API Gateway's 30 s limit). */
+  timeout?: number;
+}
+
+export const routes: readonly Route[] = [
+  { method: "GET", path: "/health/live", file: "health/live", memory: 256 },
+  { method: "GET", path: "/health/ready", file: "health/ready", memory: 256 },
+
+  { method: "GET", path: "/api/me", file: "session/me" },
+  { method: "POST", path: "/api/auth/logout", file: "session/logout" },
+
+  { method: "GET", path: "/api/rows", file: "row/list" },
+  { method: "POST", path: "/api/rows", file: "row/create" },
+  { method: "GET", path: "/api/rows/{row_id}", file: "row/get" },
+  { method: "PATCH", path: "/api/rows/{row_id}", file: "row/update" },
+  { method: "DELETE", path: "/api/rows/{row_id}", file: "row/remove" },
+
+  { method: "GET", path: "/api/rows/{row_id}/bids", file: "bid/list" },
+  { method: "POST", path: "/api/rows/{row_id}/bids/{bid_id}/select", file: "bid/select" },
+  { method: "PATCH", path: "/api/bids/{bid_id}", file: "bid/update" },
+  { method: "GET", path: "/api/sellers/{seller_id}/bids", file: "seller/bids" },
+
+  { method: "GET", path: "/api/rows/{row_id}/comments", file: "comment/list" },
+  { method: "POST", path: "/api/rows/{row_id}/comments", file: "comment/create" },
+
+  { method: "POST", path: "/api/clickouts", file: "clickout/create" },
+  { method: "POST", path: "/api/purchases", file: "purchase/create" },
+  { method: "GET", path: "/api/purchases", file: "purchase/list" },
+
+  { method: "POST", path: "/api/share-links", file: "share/create" },
+  { method: "GET", path: "/api/share/{token}", file: "share/get" },
+
+  { method: "GET", path: "/api/rows/{row_id}/outreach", file: "outreach/list" },
+  { method: "GET", path: "/api/quotes/{token}", file: "quote/get" },
+  { method: "POST", path: "/api/quotes/{token}", file: "quote/submit" },
+
+  { method: "POST", path: "/api/signals", file: "signal/create" },
+  { method: "GET", path: "/api/signals", file: "signal/list" },
+];
+
+/** Answers every request no route matches with the contract's 404 (API Gateway's `$default` route). */
+export const fallback = { file: "http/not-found" } as const;
+
+/** Scheduled jobs (cron Lambdas, no HTTP route); the scheduled-jobs issue fills this in. */
+export interface Job {
+  name: string;
+  /** Handler module under packages/functions/src, without extension. */
+  file: string;
+  /** An EventBridge schedule expression, e.g. "rate(1 hour)". */
+  schedule: string;
+}
+
+export const jobs: readonly Job[] = [];
+
+/** The route key API Gateway uses for a route: `GET /api/rows/{row_id}`. */
+export function routeKey(route: Pick<Route, "method" | "path">): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** Matches a concrete request against the table; path parameters come back decoded. */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: Route; pathParameters: Record<string, string> } | null {
+  const parts = path.split("/");
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const pattern = route.path.split("/");
+    if (pattern.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < pattern.length && ok; i++) {
+      const p = pattern[i]!;
+      const actual = parts[i]!;
+      if (p.startsWith("{") && p.endsWith("}")) {
+        if (actual === "") ok = false;
+        else params[p.slice(1, -1)] = safeDecode(actual);
+      } else if (p !== actual) ok = false;
+    }
+    if (ok) return { route, pathParameters: params };
+  }
+  return null;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

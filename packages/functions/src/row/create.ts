@@ -1,0 +1,7 @@
+import * as Row from "@shop/core/row";
+import { api, json } from "../lib/api.ts";
+
+/** POST /api/rows: a new shopping request. */
+export const handler = api({ auth: "user", body: Row.CreateInput }, async ({ actor, body }) =>
+  json(201, await Row.create(actor.userId, body)),
+);

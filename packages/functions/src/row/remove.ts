@@ -1,0 +1,9 @@
+import * as Row from "@shop/core/row";
+import { api, noContent } from "../lib/api.ts";
+import { RowPath } from "../lib/paths.ts";
+
+/** DELETE /api/rows/{row_id}: the row and everything hanging off it. */
+export const handler = api({ auth: "user", path: RowPath }, async ({ actor, path }) => {
+  await Row.remove(actor.userId, path.row_id);
+  return noContent();
+});

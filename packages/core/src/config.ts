@@ -125,8 +125,8 @@ const Env = z.object({
   DB_SLOW_QUERY_THRESHOLD: seconds("DB_SLOW_QUERY_THRESHOLD", { allowZero: true }).default(1),
   MIGRATION_LOCK_TIMEOUT: seconds("MIGRATION_LOCK_TIMEOUT", { allowZero: false }).default(5),
   MIGRATION_MAX_ATTEMPTS: int("MIGRATION_MAX_ATTEMPTS", 1).default(5),
-  PORT: int("PORT", 1)
-    .refine((n) => n <= 65535, "PORT must be an integer between 1 and 65535")
+  PORT: int("PORT", 0)
+    .refine((n) => n <= 65535, "PORT must be an integer between 0 and 65535")
     .default(3000),
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
 });
@@ -158,7 +158,7 @@ export interface MigrationConfig {
 export interface Config {
   env: "production" | "development" | "test";
   inLambda: boolean;
-  /** The local server's port (`npm start`). */
+  /** The local server's port (`npm start`); 0 picks a free one. */
   port: number;
   database: DatabaseConfig;
   migration: MigrationConfig;

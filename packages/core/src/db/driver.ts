@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, basename } from "node:path";
 import pg from "pg";
 import { Client as NeonClient, types as neonTypes } from "@neondatabase/serverless";
 import type { PGlite } from "@electric-sql/pglite";
@@ -105,6 +106,17 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout:
   }
 }
 
+/**
+ * Drops a client whose connect failed or timed out. Our timer can fire before
+ * the driver's own, and `end()` on a half-open handshake is a no-op, so the
+ * socket is destroyed here: a hanging database must not hold one per request.
+ */
+function abandon(client: pg.Client | NeonClient): void {
+  client.end().catch(() => {});
+  const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
+  stream?.destroy?.();
+}
+
 class ServerConnector implements Connector {
   readonly maxConnections = Number.POSITIVE_INFINITY;
   readonly keepIdle = true;
@@ -151,7 +163,7 @@ class ServerConnector implements Connector {
         () => new DatabaseUnavailableError("connect_timeout", `could not connect within ${timeoutMs / 1000}s`),
       );
     } catch (err) {
-      client.end().catch(() => {});
+      abandon(client);
       throw toDatabaseError(err, "connect");
     }
     return client as unknown as RawClient;
@@ -258,12 +270,60 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
   });
 }
 
+/**
+ * One process at a time may open a PGlite directory: two would corrupt it.
+ * A `<dir>.lock` file beside it holds the owner's pid; a stale one (dead pid)
+ * is taken over.
+ */
+export class DataDirLockedError extends Error {
+  override name = "DataDirLockedError";
+}
+
+export function lockDataDir(dataDir: string): () => void {
+  const lockPath = join(dirname(dataDir), `${basename(dataDir)}.lock`);
+  mkdirSync(dirname(lockPath), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: "wx" });
+      const release = () => {
+        try {
+          if (readFileSync(lockPath, "utf8") === String(process.pid)) unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+      process.once("exit", release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = Number(readFileSync(lockPath, "utf8"));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new DataDirLockedError(
+          `the embedded database at ${dataDir} is in use by process ${owner} (is \`npm start\` running?); ` +
+            "stop it first, or point DATABASE_URL elsewhere",
+        );
+      }
+      unlinkSync(lockPath); // stale: its owner is gone
+    }
+  }
+  throw new Error(`could not lock the embedded database at ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 class PGliteConnector implements Connector {
   readonly driver = "pglite";
   readonly maxConnections = 1;
   readonly keepIdle = false;
   readonly #options: ConnectorOptions;
-  #db: Promise<{ pglite: PGlite; owned: boolean }> | null = null;
+  #db: Promise<{ pglite: PGlite; owned: boolean; unlock: () => void }> | null = null;
 
   constructor(options: ConnectorOptions) {
     this.#options = options;
@@ -271,10 +331,20 @@ class PGliteConnector implements Connector {
 
   #open() {
     this.#db ??= (async () => {
-      if (this.#options.pglite) return { pglite: this.#options.pglite, owned: false };
+      if (this.#options.pglite) return { pglite: this.#options.pglite, owned: false, unlock: () => {} };
       const dataDir = this.#options.target.kind === "pglite" ? this.#options.target.dataDir : null;
-      return { pglite: await openPGlite(dataDir), owned: true };
+      const unlock = dataDir ? lockDataDir(dataDir) : () => {};
+      try {
+        return { pglite: await openPGlite(dataDir), owned: true, unlock };
+      } catch (err) {
+        unlock();
+        throw err;
+      }
     })();
+    // A failed open is not cached: the next request tries again (and close() has nothing to close).
+    this.#db.catch(() => {
+      this.#db = null;
+    });
     return this.#db;
   }
 
@@ -285,12 +355,13 @@ class PGliteConnector implements Connector {
 
   async close(): Promise<void> {
     if (!this.#db) return;
-    const { pglite, owned } = await this.#db;
+    const { pglite, owned, unlock } = await this.#db;
     this.#db = null;
     if (owned) {
       await sessions.get(pglite)?.client.end().catch(() => {});
       sessions.delete(pglite);
       await pglite.close();
+      unlock();
     }
   }
 }

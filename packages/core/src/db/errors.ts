@@ -38,6 +38,8 @@ function sqlState(err: unknown): string | undefined {
 /** Maps a driver error to DatabaseUnavailableError when it is about availability. */
 export function toDatabaseError(err: unknown, phase: "connect" | "query"): unknown {
   if (err instanceof DatabaseUnavailableError) return err;
+  // Misuse, not unavailability: say exactly what is wrong.
+  if (err instanceof Error && err.name === "DataDirLockedError") return err;
   const state = sqlState(err);
   if (state) {
     for (const [pattern, reason] of UNAVAILABLE_SQLSTATES) {

@@ -21,20 +21,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export type Auth = "none" | "user" | "admin";
 
-export interface Spec<A extends Auth, P, Q, B> {
+export interface Spec<A extends Auth, P, Q, B, H> {
   auth: A;
   path?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /** Validates request headers (lower-cased names) into `req.headers`. */
+  headers?: z.ZodType<H>;
 }
 
-export interface Request<A extends Auth, P, Q, B> {
+export interface Request<A extends Auth, P, Q, B, H> {
   actor: A extends "none" ? null : Session.Actor;
   path: P;
   query: Q;
   body: B;
-  /** Lower-cased header names. */
-  headers: Record<string, string>;
+  /** The validated headers when the spec has a schema for them; otherwise all of them, names lower-cased. */
+  headers: H;
   requestId: string;
   /** `https://host` the client used, for links the API hands out. */
   origin: string;
@@ -67,7 +69,7 @@ function invalid(message: string, details?: ErrorDetail[]): VisibleError {
   return new VisibleError("invalid", "invalid_request", message, details ? { details } : undefined);
 }
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: "path" | "query" | "body"): T {
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: "path" | "query" | "body" | "headers"): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -168,10 +170,15 @@ function toResult(reply: Reply, requestId: string): APIGatewayProxyStructuredRes
   return { statusCode: reply.status, headers, body: JSON.stringify(reply.body) };
 }
 
+function redactTokens(event: APIGatewayProxyEventV2): string {
+  const token = event.pathParameters?.["token"];
+  return token ? event.rawPath.replace(encodeURIComponent(token), "[token]").replace(token, "[token]") : event.rawPath;
+}
+
 /** Builds a Lambda handler for API Gateway HTTP API (payload v2) from a spec and a function. */
-export function api<A extends Auth, P = undefined, Q = undefined, B = undefined>(
-  spec: Spec<A, P, Q, B>,
-  fn: (req: Request<A, P, Q, B>) => Promise<Reply>,
+export function api<A extends Auth, P = undefined, Q = undefined, B = undefined, H = Record<string, string>>(
+  spec: Spec<A, P, Q, B, H>,
+  fn: (req: Request<A, P, Q, B, H>) => Promise<Reply>,
 ) {
   return async (event: APIGatewayProxyEventV2, _context?: Partial<LambdaContext>): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = performance.now();
@@ -191,10 +198,10 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined>
               path: parse(spec.path, event.pathParameters ?? {}, "path"),
               query: parse(spec.query, event.queryStringParameters ?? {}, "query"),
               body: parse(spec.body, parseJson(body), "body"),
-              headers,
+              headers: spec.headers ? parse(spec.headers, headers, "headers") : headers,
               requestId,
               origin: `https://${event.requestContext?.domainName ?? headers["host"] ?? "localhost"}`,
-            } as Request<A, P, Q, B>;
+            } as Request<A, P, Q, B, H>;
             return await fn(req);
           } finally {
             stats = Database.scopeStats();
@@ -209,7 +216,8 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined>
     const fields = {
       method: event.requestContext?.http?.method,
       route: event.routeKey,
-      path: event.rawPath,
+      // Public routes carry secrets in the path (share and quote tokens): never log them.
+      path: redactTokens(event),
       status: result.statusCode,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       queries: (stats as ScopeStats | null)?.queries ?? 0,

@@ -1,0 +1,157 @@
+import { sql } from "kysely";
+import { z } from "zod";
+import { Database } from "../db/index.ts";
+import { PURCHASE_STATUSES } from "../db/types.ts";
+import { VisibleError } from "../error.ts";
+import { BodyId, iso } from "../ids.ts";
+import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+
+/**
+ * Purchases: a user buying a bid on one of their rows. Amount and currency
+ * are copied from the bid, so a purchase keeps its price after the row and
+ * bid are gone. An idempotency key makes a retried purchase a replay, not a
+ * second charge.
+ */
+
+export const Status = z.enum(PURCHASE_STATUSES);
+
+/** A purchase as the API shows it; row_id and bid_id are null once their row is deleted. */
+export const Info = z.object({
+  id: z.number(),
+  user_id: z.number(),
+  row_id: z.number().nullable(),
+  bid_id: z.number().nullable(),
+  amount: z.string(),
+  currency: z.string(),
+  status: Status,
+  idempotency_key: z.string().nullable(),
+  created_at: z.string(),
+});
+export type Info = z.infer<typeof Info>;
+
+/** The `idempotency-key` a client may send with a purchase: 1..255 printable ASCII characters. */
+export const IdempotencyKey = z
+  .string()
+  .min(1, "must not be empty")
+  .max(255, "must be at most 255 characters")
+  .regex(/^[\x20-\x7e]*$/, "must be printable ASCII");
+
+/** The headers POST /api/purchases reads. */
+export const Headers = z.object({ "idempotency-key": IdempotencyKey.optional() });
+
+export const CreateInput = z.strictObject({ bid_id: BodyId });
+export type CreateInput = z.infer<typeof CreateInput>;
+
+export const ListQuery = PageQuery.extend({ status: Status.optional() });
+export type ListQuery = z.infer<typeof ListQuery>;
+
+/** What `create` did: a new purchase, or the replay of an earlier one with the same key. */
+export interface Created {
+  purchase: Info;
+  created: boolean;
+}
+
+const COLUMNS = [
+  "purchase_event.id",
+  "purchase_event.user_id",
+  "purchase_event.row_id",
+  "purchase_event.bid_id",
+  // Exact decimal text whatever the driver does with numeric.
+  sql<string>`purchase_event.amount::text`.as("amount"),
+  "purchase_event.currency",
+  "purchase_event.status",
+  "purchase_event.idempotency_key",
+  "purchase_event.created_at",
+] as const;
+
+interface PurchaseColumns {
+  id: number;
+  user_id: number;
+  row_id: number | null;
+  bid_id: number | null;
+  amount: string;
+  currency: string;
+  status: Info["status"];
+  idempotency_key: string | null;
+  created_at: Date;
+}
+
+function toInfo(row: PurchaseColumns): Info {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    row_id: row.row_id,
+    bid_id: row.bid_id,
+    amount: row.amount,
+    currency: row.currency.trim(),
+    status: row.status,
+    idempotency_key: row.idempotency_key,
+    created_at: iso(row.created_at),
+  };
+}
+
+/**
+ * Creates a pending purchase of a bid on one of the caller's rows. With a key,
+ * a repeat (even a concurrent one) returns the first purchase instead of a
+ * second; the same key for another bid is a conflict.
+ */
+export async function create(userId: number, input: CreateInput, idempotencyKey?: string): Promise<Created> {
+  return Database.use(async (db) => {
+    // Racing requests with one key meet in the unique index: exactly one inserts,
+    // the others insert nothing and read the winner's row below.
+    const inserted = await db
+      .insertInto("purchase_event")
+      .columns(["user_id", "row_id", "bid_id", "amount", "currency", "idempotency_key"])
+      .expression((eb) =>
+        eb
+          .selectFrom("bid")
+          .innerJoin("row", "row.id", "bid.row_id")
+          .select([
+            "row.user_id",
+            "bid.row_id",
+            "bid.id",
+            "bid.price",
+            "bid.currency",
+            sql<string | null>`cast(${idempotencyKey ?? null} as text)`.as("idempotency_key"),
+          ])
+          .where("bid.id", "=", input.bid_id)
+          .where("row.user_id", "=", userId),
+      )
+      .onConflict((oc) => oc.columns(["user_id", "idempotency_key"]).doNothing())
+      .returning(COLUMNS)
+      .executeTakeFirst();
+    if (inserted) return { purchase: toInfo(inserted), created: true };
+    if (idempotencyKey === undefined) throw notFound("bid");
+
+    const existing = await db
+      .selectFrom("purchase_event")
+      .select(COLUMNS)
+      .where("purchase_event.user_id", "=", userId)
+      .where("purchase_event.idempotency_key", "=", idempotencyKey)
+      .executeTakeFirst();
+    if (!existing) throw notFound("bid");
+    // A bid deleted since (bid_id null) cannot be shown to be the same request either.
+    if (existing.bid_id !== input.bid_id) {
+      throw new VisibleError("conflict", "conflict", "this idempotency key was already used for another purchase");
+    }
+    return { purchase: toInfo(existing), created: false };
+  });
+}
+
+/** The caller's purchases, newest first; one query. */
+export async function list(userId: number, query: ListQuery): Promise<Page<Info>> {
+  return Database.use(async (db) => {
+    const rows = await db
+      .selectFrom("purchase_event")
+      .select(COLUMNS)
+      .select(cursorText("purchase_event.created_at").as("cursor_t"))
+      .where("purchase_event.user_id", "=", userId)
+      .$if(query.status !== undefined, (qb) => qb.where("purchase_event.status", "=", query.status!))
+      .where(afterCursor("purchase_event.created_at", "purchase_event.id", query.cursor, "desc"))
+      .orderBy("purchase_event.created_at", "desc")
+      .orderBy("purchase_event.id", "desc")
+      .limit(query.limit + 1)
+      .execute();
+    return toPage(rows, query.limit, toInfo);
+  });
+}

@@ -1,0 +1,138 @@
+import { sql } from "kysely";
+import { z } from "zod";
+import * as Bid from "../bid/shape.ts";
+import { Database } from "../db/index.ts";
+import { QUOTE_STATUSES } from "../db/types.ts";
+import { VisibleError } from "../error.ts";
+import { iso } from "../ids.ts";
+import { safeJsonLoads } from "../json.ts";
+import { notFound } from "../pagination.ts";
+import * as Row from "../row/index.ts";
+
+/**
+ * Seller quotes: a seller invited to a row answers through a tokenized link,
+ * without an account. The token is the only credential, so the view shows
+ * the seller what they are quoting for and nothing about the shopper.
+ */
+
+export const Status = z.enum(QUOTE_STATUSES);
+
+/** GET /api/quotes/{token}: what the seller is asked to quote for. */
+export const View = z.object({
+  row: Row.Info.pick({ title: true, choice_factors: true }),
+  status: Status,
+  token_expires_at: z.string(),
+});
+export type View = z.infer<typeof View>;
+
+/** numeric(12,2): up to 10 digits before the point, 2 after. */
+const PRICE_PATTERN = /^\d{1,10}(\.\d{1,2})?$/;
+const PRICE_MESSAGE = 'must be a decimal amount with up to 10 digits and 2 decimals, e.g. "129.00"';
+
+/** "129", "129.5" and 129.5 all become "129.50": money is one canonical decimal string. */
+function canonicalPrice(text: string): string {
+  const [whole = "0", fraction = ""] = text.split(".");
+  return `${whole.replace(/^0+(?=\d)/, "")}.${fraction.padEnd(2, "0")}`;
+}
+
+/**
+ * A price as a decimal string, or a JSON number that is normalised to one.
+ * A float with more than 2 decimals (0.1 + 0.2) is refused, never rounded.
+ */
+export const Price = z
+  .union([z.string(), z.number()], 'must be a decimal string such as "129.00"')
+  .transform((value, ctx) => {
+    // String() writes very large or tiny numbers in exponent form (1e+21, 1e-7), which the pattern refuses.
+    const text = typeof value === "number" ? String(value) : value;
+    if (!PRICE_PATTERN.test(text)) {
+      ctx.addIssue({ code: "custom", message: PRICE_MESSAGE });
+      return z.NEVER;
+    }
+    return canonicalPrice(text);
+  });
+
+export const SubmitInput = z.strictObject({
+  price: Price,
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be 3 uppercase letters, e.g. USD"),
+  title: z.string().trim().min(1, "must not be empty").max(500),
+  url: z.httpUrl("must be an http(s) URL").max(2048),
+});
+export type SubmitInput = z.infer<typeof SubmitInput>;
+
+function gone(): VisibleError {
+  return new VisibleError("gone", "gone", "this quote link has expired");
+}
+
+/** The quote behind a token, with its row's title and choice factors: 404 unknown, 410 expired. One statement. */
+export async function fromToken(token: string): Promise<View> {
+  return Database.use(async (db) => {
+    const quote = await db
+      .selectFrom("seller_quote")
+      .innerJoin("row", "row.id", "seller_quote.row_id")
+      .select([
+        "seller_quote.status",
+        "seller_quote.token_expires_at",
+        sql<boolean>`seller_quote.token_expires_at <= now()`.as("expired"),
+        "row.title",
+        "row.choice_factors",
+      ])
+      .where("seller_quote.token", "=", token)
+      .executeTakeFirst();
+    if (!quote) throw notFound("quote");
+    if (quote.expired || quote.status === "expired") throw gone();
+    return {
+      row: {
+        title: quote.title,
+        choice_factors: safeJsonLoads(quote.choice_factors, { default: [], field: "choice_factors", schema: Row.ChoiceFactors }),
+      },
+      status: quote.status,
+      token_expires_at: iso(quote.token_expires_at),
+    };
+  });
+}
+
+/**
+ * Submits the seller's quote: creates their bid on the row and marks the
+ * quote submitted, in one transaction. 404 unknown, 410 expired, 409 already
+ * submitted; racing submissions queue on the quote's row lock and exactly one wins.
+ */
+export async function submit(token: string, input: SubmitInput): Promise<Bid.Info> {
+  return Database.transaction(async (tx) => {
+    const quote = await tx
+      .selectFrom("seller_quote")
+      .select([
+        "seller_quote.id",
+        "seller_quote.row_id",
+        "seller_quote.seller_id",
+        "seller_quote.status",
+        sql<boolean>`seller_quote.token_expires_at <= now()`.as("expired"),
+      ])
+      .where("seller_quote.token", "=", token)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!quote) throw notFound("quote");
+    if (quote.expired || quote.status === "expired") throw gone();
+    if (quote.status !== "pending") {
+      throw new VisibleError("conflict", "conflict", "this quote has already been submitted");
+    }
+    const bid = await tx
+      .insertInto("bid")
+      .values({
+        row_id: quote.row_id,
+        seller_id: quote.seller_id,
+        title: input.title,
+        price: input.price,
+        currency: input.currency,
+        url: input.url,
+        source: "quote",
+      })
+      .returning((eb) => Bid.columns(eb))
+      .executeTakeFirstOrThrow();
+    await tx
+      .updateTable("seller_quote")
+      .set({ status: "submitted", bid_id: bid.id })
+      .where("id", "=", quote.id)
+      .execute();
+    return Bid.toInfo(bid);
+  });
+}

@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { Database } from "../db/index.ts";
+import { iso } from "../ids.ts";
+import { safeJsonDumps, safeJsonLoads } from "../json.ts";
+import { afterCursor, cursorText, PageQuery, toPage, type Page } from "../pagination.ts";
+
+/**
+ * User signals: small facts the agent learns about a shopper (a preferred
+ * brand, a budget hint), each a type and a JSON payload.
+ */
+
+export const SignalType = z.string().trim().min(1, "must not be empty").max(100);
+
+/** How deeply a payload may nest; deeper ones cannot be serialized safely (stack depth). */
+export const MAX_PAYLOAD_DEPTH = 32;
+
+/** A payload nested no deeper than MAX_PAYLOAD_DEPTH, measured without recursion. */
+function withinDepth(value: unknown): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_PAYLOAD_DEPTH) return false;
+    level = level.flatMap((v) => (v !== null && typeof v === "object" ? Object.values(v) : []));
+  }
+  return true;
+}
+
+/** payload: any JSON value (the body it arrives in is already parsed JSON). */
+export const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
+
+/** A signal as the API shows it, the payload parsed. */
+export const Info = z.object({
+  id: z.number(),
+  user_id: z.number(),
+  signal_type: z.string(),
+  payload: z.unknown(),
+  created_at: z.string(),
+});
+export type Info = z.infer<typeof Info>;
+
+export const CreateInput = z.strictObject({
+  signal_type: SignalType,
+  payload: Payload.optional(),
+});
+export type CreateInput = z.infer<typeof CreateInput>;
+
+export const ListQuery = PageQuery.extend({ signal_type: SignalType.optional() });
+export type ListQuery = z.infer<typeof ListQuery>;
+
+interface SignalColumns {
+  id: number;
+  user_id: number;
+  signal_type: string;
+  payload: string;
+  created_at: Date;
+}
+
+function toInfo(row: SignalColumns): Info {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    signal_type: row.signal_type,
+    payload: safeJsonLoads<unknown>(row.payload, { default: {}, field: "payload" }),
+    created_at: iso(row.created_at),
+  };
+}
+
+const COLUMNS = [
+  "user_signal.id",
+  "user_signal.user_id",
+  "user_signal.signal_type",
+  "user_signal.payload",
+  "user_signal.created_at",
+] as const;
+
+/** Records a signal for the caller; an absent payload is {} (an explicit null stays null). */
+export async function create(userId: number, input: CreateInput): Promise<Info> {
+  return Database.use(async (db) => {
+    const row = await db
+      .insertInto("user_signal")
+      .values({
+        user_id: userId,
+        signal_type: input.signal_type,
+        payload: safeJsonDumps(input.payload === undefined ? {} : input.payload, { field: "payload", default: "{}" }),
+      })
+      .returning(COLUMNS)
+      .executeTakeFirstOrThrow();
+    return toInfo(row);
+  });
+}
+
+/** The caller's signals, newest first, optionally of one type; one query. */
+export async function list(userId: number, query: ListQuery): Promise<Page<Info>> {
+  return Database.use(async (db) => {
+    const rows = await db
+      .selectFrom("user_signal")
+      .select(COLUMNS)
+      .select(cursorText("user_signal.created_at").as("cursor_t"))
+      .where("user_signal.user_id", "=", userId)
+      .$if(query.signal_type !== undefined, (qb) => qb.where("user_signal.signal_type", "=", query.signal_type!))
+      .where(afterCursor("user_signal.created_at", "user_signal.id", query.cursor, "desc"))
+      .orderBy("user_signal.created_at", "desc")
+      .orderBy("user_signal.id", "desc")
+      .limit(query.limit + 1)
+      .execute();
+    return toPage(rows, query.limit, toInfo);
+  });
+}

@@ -1,0 +1,7 @@
+import * as Clickout from "@shop/core/clickout";
+import { api, json } from "../lib/api.ts";
+
+/** POST /api/clickouts: records the clickout and answers where to send the user. */
+export const handler = api({ auth: "user", body: Clickout.CreateInput }, async ({ actor, body }) =>
+  json(201, await Clickout.create(actor.userId, body)),
+);

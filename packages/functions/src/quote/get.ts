@@ -1,0 +1,8 @@
+import * as Quote from "@shop/core/quote";
+import { api, json } from "../lib/api.ts";
+import { TokenPath } from "../lib/paths.ts";
+
+/** GET /api/quotes/{token} (public): what the invited seller is asked to quote for. */
+export const handler = api({ auth: "none", path: TokenPath }, async ({ path }) =>
+  json(200, await Quote.fromToken(path.token)),
+);

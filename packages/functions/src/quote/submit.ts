@@ -1,0 +1,8 @@
+import * as Quote from "@shop/core/quote";
+import { api, json } from "../lib/api.ts";
+import { TokenPath } from "../lib/paths.ts";
+
+/** POST /api/quotes/{token} (public): the seller's quote becomes their bid on the row. */
+export const handler = api({ auth: "none", path: TokenPath, body: Quote.SubmitInput }, async ({ path, body }) =>
+  json(201, await Quote.submit(path.token, body)),
+);

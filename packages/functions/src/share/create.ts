@@ -1,0 +1,7 @@
+import * as Share from "@shop/core/share";
+import { api, json } from "../lib/api.ts";
+
+/** POST /api/share-links: a public read-only link to one of the caller's rows. */
+export const handler = api({ auth: "user", body: Share.CreateInput }, async ({ actor, body, origin }) =>
+  json(201, await Share.create(actor.userId, body, origin)),
+);

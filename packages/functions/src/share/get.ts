@@ -1,0 +1,8 @@
+import * as Share from "@shop/core/share";
+import { api, json } from "../lib/api.ts";
+import { TokenPath } from "../lib/paths.ts";
+
+/** GET /api/share/{token} (public): the shared row with its newest bids and sellers. */
+export const handler = api({ auth: "none", path: TokenPath }, async ({ path }) =>
+  json(200, await Share.fromToken(path.token)),
+);

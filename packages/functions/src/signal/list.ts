@@ -1,0 +1,7 @@
+import * as Signal from "@shop/core/signal";
+import { api, json } from "../lib/api.ts";
+
+/** GET /api/signals: the caller's signals, newest first, keyset-paginated. */
+export const handler = api({ auth: "user", query: Signal.ListQuery }, async ({ actor, query }) =>
+  json(200, await Signal.list(actor.userId, query)),
+);

@@ -5,7 +5,11 @@ import { createDatabase, Database } from "@shop/core/db";
 import { migrations } from "@shop/migrations/migrations/index";
 import { call, useApiDatabase } from "../support/api.ts";
 import { createTestDatabase, targets } from "../support/db.ts";
+import { captureLogs } from "../support/logs.ts";
 import { testSettings } from "../support/settings.ts";
+
+// The outage cases log errors on purpose; keep them out of the test output.
+captureLogs();
 
 describe.each(targets())("health on %s", (target) => {
   useApiDatabase(target);

@@ -1,4 +1,4 @@
-import { sql, type Expression, type RawBuilder, type SqlBool } from "kysely";
+import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from "kysely";
 import { z } from "zod";
 import { VisibleError } from "./error.ts";
 
@@ -69,6 +69,24 @@ export function afterCursor(
   if (!cursor) return sql<SqlBool>`true`;
   const op = sql.raw(order === "desc" ? "<" : ">");
   return sql<SqlBool>`(${sql.ref(createdColumn)}, ${sql.ref(idColumn)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
+}
+
+/**
+ * Makes `qb` one page of a list over `table`: ordered by (created_at, id),
+ * starting after the cursor, fetching one row more than the page so
+ * `toPage` can tell whether another page exists. Use with `.$call`.
+ */
+export function keysetPage<DB, TB extends keyof DB, O>(
+  qb: SelectQueryBuilder<DB, TB, O>,
+  table: string,
+  query: PageQuery,
+  order: "desc" | "asc" = "desc",
+): SelectQueryBuilder<DB, TB, O> {
+  return qb
+    .where(afterCursor(`${table}.created_at`, `${table}.id`, query.cursor, order))
+    .orderBy(sql.ref(`${table}.created_at`), order)
+    .orderBy(sql.ref(`${table}.id`), order)
+    .limit(query.limit + 1);
 }
 
 export interface Page<T> {

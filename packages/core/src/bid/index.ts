@@ -3,7 +3,7 @@ import { jsonArrayFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
 import { QueryBool } from "../ids.ts";
-import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 import type { Actor } from "../session/index.ts";
 import { columns, toInfo, type Info, type Selected } from "./shape.ts";
 
@@ -44,10 +44,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
             .whereRef("bid.row_id", "=", "row.id")
             .$if(query.liked !== undefined, (qb) => qb.where("bid.is_liked", "=", query.liked!))
             .$if(query.selected !== undefined, (qb) => qb.where("bid.is_selected", "=", query.selected!))
-            .where(afterCursor("bid.created_at", "bid.id", query.cursor, "desc"))
-            .orderBy("bid.created_at", "desc")
-            .orderBy("bid.id", "desc")
-            .limit(query.limit + 1),
+            .$call((qb) => keysetPage(qb, "bid", query)),
         ).as("bids"),
       )
       .where("row.id", "=", rowId)
@@ -152,10 +149,7 @@ export async function listBySeller(
                 b.selectFrom("row").select("row.id").where("row.user_id", "=", actor.userId),
               ),
             )
-            .where(afterCursor("bid.created_at", "bid.id", query.cursor, "desc"))
-            .orderBy("bid.created_at", "desc")
-            .orderBy("bid.id", "desc")
-            .limit(query.limit + 1),
+            .$call((qb) => keysetPage(qb, "bid", query)),
         ).as("bids"),
       )
       .where("seller.id", "=", sellerId)

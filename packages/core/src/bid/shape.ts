@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder } from "kysely";
-import { jsonObjectFrom } from "kysely/helpers/postgres";
+import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import type { DB } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";
@@ -80,4 +80,31 @@ export function toInfo(row: Selected): Info {
     is_liked: row.is_liked,
     created_at: isoFromDb(row.created_at),
   };
+}
+
+/** For a query over `row`: the id of its selected bid (null when none). */
+export function selectedBidId(eb: ExpressionBuilder<DB, "row">) {
+  return eb
+    .selectFrom("bid")
+    .select("bid.id")
+    .whereRef("bid.row_id", "=", "row.id")
+    .where("bid.is_selected", "=", true)
+    .limit(1)
+    .as("selected_bid_id");
+}
+
+/**
+ * For a query over `row`: its `limit` newest bids with sellers, as one JSON
+ * array in the same statement (the guide's eager loading: no query per bid).
+ */
+export function newestWithSellers(eb: ExpressionBuilder<DB, "row">, limit: number) {
+  return jsonArrayFrom(
+    eb
+      .selectFrom("bid")
+      .select((b) => columns(b))
+      .whereRef("bid.row_id", "=", "row.id")
+      .orderBy("bid.created_at", "desc")
+      .orderBy("bid.id", "desc")
+      .limit(limit),
+  ).as("bids");
 }

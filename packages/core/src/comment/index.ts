@@ -3,7 +3,7 @@ import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
 import { BodyId, isoFromDb, PathId } from "../ids.ts";
-import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
  * Comments: the caller's notes on a row, optionally about one of its bids.
@@ -73,10 +73,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
             ])
             .whereRef("comment.row_id", "=", "row.id")
             .$if(query.bid_id !== undefined, (qb) => qb.where("comment.bid_id", "=", query.bid_id!))
-            .where(afterCursor("comment.created_at", "comment.id", query.cursor, "asc"))
-            .orderBy("comment.created_at", "asc")
-            .orderBy("comment.id", "asc")
-            .limit(query.limit + 1),
+            .$call((qb) => keysetPage(qb, "comment", query, "asc")),
         ).as("comments"),
       )
       .where("row.id", "=", rowId)

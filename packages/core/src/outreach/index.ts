@@ -3,7 +3,7 @@ import { z } from "zod";
 import { Database } from "../db/index.ts";
 import { OUTREACH_CHANNELS, OUTREACH_EVENT_STATUSES } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";
-import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 import * as Seller from "../seller/index.ts";
 
 /**
@@ -74,10 +74,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
             ])
             .whereRef("outreach_event.row_id", "=", "row.id")
             .$if(query.status !== undefined, (qb) => qb.where("outreach_event.status", "=", query.status!))
-            .where(afterCursor("outreach_event.created_at", "outreach_event.id", query.cursor, "desc"))
-            .orderBy("outreach_event.created_at", "desc")
-            .orderBy("outreach_event.id", "desc")
-            .limit(query.limit + 1),
+            .$call((qb) => keysetPage(qb, "outreach_event", query)),
         ).as("events"),
       )
       .where("row.id", "=", rowId)

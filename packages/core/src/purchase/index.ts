@@ -4,7 +4,7 @@ import { Database } from "../db/index.ts";
 import { PURCHASE_STATUSES } from "../db/types.ts";
 import { VisibleError } from "../error.ts";
 import { BodyId, iso } from "../ids.ts";
-import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
  * Purchases: a user buying a bid on one of their rows. Amount and currency
@@ -147,10 +147,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Info>
       .select(cursorText("purchase_event.created_at").as("cursor_t"))
       .where("purchase_event.user_id", "=", userId)
       .$if(query.status !== undefined, (qb) => qb.where("purchase_event.status", "=", query.status!))
-      .where(afterCursor("purchase_event.created_at", "purchase_event.id", query.cursor, "desc"))
-      .orderBy("purchase_event.created_at", "desc")
-      .orderBy("purchase_event.id", "desc")
-      .limit(query.limit + 1)
+      .$call((qb) => keysetPage(qb, "purchase_event", query))
       .execute();
     return toPage(rows, query.limit, toInfo);
   });

@@ -1,12 +1,11 @@
 import { sql } from "kysely";
-import { jsonArrayFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
 import { OUTREACH_STATUSES, ROW_STATUSES } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
-import { afterCursor, cursorText, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
  * Rows: a user's shopping requests. Every query is scoped to the caller
@@ -130,10 +129,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Summa
       .where("row.user_id", "=", userId)
       .$if(query.status !== undefined, (qb) => qb.where("row.status", "=", query.status!))
       .$if(query.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", query.outreach_status!))
-      .where(afterCursor("row.created_at", "row.id", query.cursor, "desc"))
-      .orderBy("row.created_at", "desc")
-      .orderBy("row.id", "desc")
-      .limit(query.limit + 1)
+      .$call((qb) => keysetPage(qb, "row", query))
       .execute();
     return toPage(rows, query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count ?? 0 }));
   });
@@ -164,24 +160,7 @@ export async function fromID(userId: number, rowId: number): Promise<Detail> {
     const row = await db
       .selectFrom("row")
       .selectAll("row")
-      .select((eb) => [
-        eb
-          .selectFrom("bid")
-          .select("bid.id")
-          .whereRef("bid.row_id", "=", "row.id")
-          .where("bid.is_selected", "=", true)
-          .limit(1)
-          .as("selected_bid_id"),
-        jsonArrayFrom(
-          eb
-            .selectFrom("bid")
-            .select((b) => Bid.columns(b))
-            .whereRef("bid.row_id", "=", "row.id")
-            .orderBy("bid.created_at", "desc")
-            .orderBy("bid.id", "desc")
-            .limit(DETAIL_BIDS),
-        ).as("bids"),
-      ])
+      .select((eb) => [Bid.selectedBidId(eb), Bid.newestWithSellers(eb, DETAIL_BIDS)])
       .where("row.id", "=", rowId)
       .where("row.user_id", "=", userId)
       .executeTakeFirst();

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
-import { jsonArrayFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import * as Audit from "../audit/index.ts";
 import * as Bid from "../bid/shape.ts";
@@ -135,22 +134,8 @@ export async function fromToken(token: string): Promise<View> {
         "row.choice_factors",
         "row.created_at",
         "row.updated_at",
-        eb
-          .selectFrom("bid")
-          .select("bid.id")
-          .whereRef("bid.row_id", "=", "row.id")
-          .where("bid.is_selected", "=", true)
-          .limit(1)
-          .as("selected_bid_id"),
-        jsonArrayFrom(
-          eb
-            .selectFrom("bid")
-            .select((b) => Bid.columns(b))
-            .whereRef("bid.row_id", "=", "row.id")
-            .orderBy("bid.created_at", "desc")
-            .orderBy("bid.id", "desc")
-            .limit(Row.DETAIL_BIDS),
-        ).as("bids"),
+        Bid.selectedBidId(eb),
+        Bid.newestWithSellers(eb, Row.DETAIL_BIDS),
       ])
       .where("share_link.token", "=", token)
       .executeTakeFirst();

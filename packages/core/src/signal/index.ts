@@ -2,7 +2,7 @@ import { z } from "zod";
 import { Database } from "../db/index.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
-import { afterCursor, cursorText, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
  * User signals: small facts the agent learns about a shopper (a preferred
@@ -97,10 +97,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Info>
       .select(cursorText("user_signal.created_at").as("cursor_t"))
       .where("user_signal.user_id", "=", userId)
       .$if(query.signal_type !== undefined, (qb) => qb.where("user_signal.signal_type", "=", query.signal_type!))
-      .where(afterCursor("user_signal.created_at", "user_signal.id", query.cursor, "desc"))
-      .orderBy("user_signal.created_at", "desc")
-      .orderBy("user_signal.id", "desc")
-      .limit(query.limit + 1)
+      .$call((qb) => keysetPage(qb, "user_signal", query))
       .execute();
     return toPage(rows, query.limit, toInfo);
   });

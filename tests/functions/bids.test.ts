@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Database } from "@shop/core/db";
-import { call, useApiDatabase } from "../support/api.ts";
+import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as bx from "../support/bid-fixtures.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
@@ -157,9 +157,7 @@ describe.each(targets())("bids on %s", (target) => {
       const me = await fx.user();
       const r = await fx.row(me.id);
       const res = await call("GET", `/api/rows/${r.id}/bids?${qs}`, { token: me.token });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe("invalid_request");
-      expect(res.body.error.details).toContainEqual(expect.objectContaining({ path, message: expect.any(String) }));
+      expectInvalid(res, path);
     });
 
     it("answers 400 for a non-integer row id", async () => {
@@ -320,9 +318,7 @@ describe.each(targets())("bids on %s", (target) => {
       const r = await fx.row(me.id);
       const b = await fx.bid(r.id);
       const res = await call("PATCH", `/api/bids/${b.id}`, { token: me.token, body });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe("invalid_request");
-      expect(res.body.error.details).toContainEqual(expect.objectContaining({ path, message: expect.any(String) }));
+      expectInvalid(res, path);
     });
 
     it("answers 400 for a missing body and a non-integer id", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Database } from "@shop/core/db";
-import { call, useApiDatabase } from "../support/api.ts";
+import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
 import { captureLogs } from "../support/logs.ts";
@@ -92,9 +92,7 @@ describe.each(targets())("outreach on %s", (target) => {
       const me = await fx.user();
       const r = await fx.row(me.id);
       const res = await call("GET", `/api/rows/${r.id}/outreach?${qs}`, { token: me.token });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe("invalid_request");
-      expect(res.body.error.details).toContainEqual(expect.objectContaining({ path, message: expect.any(String) }));
+      expectInvalid(res, path);
     });
 
     it("answers 404 for another user's row and for a missing one, 400 for a non-integer id", async () => {

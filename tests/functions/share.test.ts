@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { Database } from "@shop/core/db";
-import { call, useApiDatabase } from "../support/api.ts";
+import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
 import { captureLogs } from "../support/logs.ts";
@@ -102,9 +102,7 @@ describe.each(targets())("share links on %s", (target) => {
     ])("answers 400 for %j with a detail at %s", async (body, path) => {
       const me = await fx.user();
       const res = await call("POST", "/api/share-links", { token: me.token, body });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe("invalid_request");
-      expect(res.body.error.details).toContainEqual(expect.objectContaining({ path, message: expect.any(String) }));
+      expectInvalid(res, path);
     });
 
     it("answers 404 for another user's row and for a missing one, creating no link and no audit row", async () => {

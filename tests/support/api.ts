@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { Database } from "@shop/core/db";
 import type { DatabaseConfig } from "@shop/core/config";
@@ -87,4 +87,11 @@ export function useApiDatabase(target: TargetName, settings: Partial<DatabaseCon
       return db;
     },
   };
+}
+
+/** Asserts the contract's 400: `invalid_request` with a detail at `path` (e.g. "body.title"). */
+export function expectInvalid(res: CallResult, path: string): void {
+  expect(res.status).toBe(400);
+  expect(res.body.error.code).toBe("invalid_request");
+  expect(res.body.error.details).toContainEqual(expect.objectContaining({ path, message: expect.any(String) }));
 }

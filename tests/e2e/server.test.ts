@@ -100,6 +100,16 @@ describe.each(targets())("npm start on %s", (target: TargetName) => {
     expect((await http(h, "GET", `/api/rows/${created[0]}`)).status).toBe(404);
   });
 
+  it("hands out share links that work as given, without a token", async () => {
+    const row = await http(h, "POST", "/api/rows", { title: "shared over HTTP" });
+    const link = await http(h, "POST", "/api/share-links", { resource_type: "row", resource_id: row.body.id });
+    expect(link.status).toBe(201);
+    expect(link.body.url).toBe(`${h.server.url}/api/share/${link.body.token}`);
+    const view = await fetch(link.body.url);
+    expect(view.status).toBe(200);
+    expect(((await view.json()) as { row: { title: string } }).row.title).toBe("shared over HTTP");
+  });
+
   it("answers client errors in the contract's shape", async () => {
     const unknown = await http(h, "GET", "/api/nothing-here");
     expect(unknown.status).toBe(404);

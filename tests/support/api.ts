@@ -51,7 +51,8 @@ export interface CallResult<T = Json> {
 
 /** Invokes the handler the route table maps `method url` to. */
 export async function call<T = Json>(method: string, url: string, options: CallOptions = {}): Promise<CallResult<T>> {
-  const headers: Record<string, string> = { host: "api.test", ...options.headers };
+  // As API Gateway sends them: the deployed API is https-only.
+  const headers: Record<string, string> = { host: "api.test", "x-forwarded-proto": "https", ...options.headers };
   if (options.token) headers["authorization"] = `Bearer ${options.token}`;
   let body: Buffer | undefined;
   if (options.rawBody !== undefined) body = Buffer.from(options.rawBody);

@@ -38,7 +38,7 @@ export interface Request<A extends Auth, P, Q, B, H> {
   /** The validated headers when the spec has a schema for them; otherwise all of them, names lower-cased. */
   headers: H;
   requestId: string;
-  /** `https://host` the client used, for links the API hands out. */
+  /** The scheme and host the client used (`https://…` when deployed), for links the API hands out. */
   origin: string;
 }
 
@@ -200,7 +200,8 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
               body: parse(spec.body, parseJson(body), "body"),
               headers: spec.headers ? parse(spec.headers, headers, "headers") : headers,
               requestId,
-              origin: `https://${event.requestContext?.domainName ?? headers["host"] ?? "localhost"}`,
+              // API Gateway sets x-forwarded-proto (always https there); the local server sends http.
+              origin: `${headers["x-forwarded-proto"] === "http" ? "http" : "https"}://${event.requestContext?.domainName ?? headers["host"] ?? "localhost"}`,
             } as Request<A, P, Q, B, H>;
             return await fn(req);
           } finally {

@@ -35,6 +35,9 @@ export function toEvent(
     }
     headers[key] = Array.isArray(value) ? value.join(",") : value;
   }
+  // API Gateway adds these for every request; handlers build absolute links from them.
+  headers["x-forwarded-proto"] ??= "http";
+  headers["x-forwarded-for"] ??= req.sourceIp ?? "127.0.0.1";
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = new Date();

@@ -24,7 +24,7 @@ function withinDepth(value: unknown): boolean {
   return true;
 }
 
-/** payload: any JSON value (the body it arrives in is already parsed JSON). */
+/** payload: whichever JSON value the client sent (the body it arrives in is already parsed JSON). */
 export const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
 
 /** A signal as the API shows it, the payload parsed. */

@@ -83,7 +83,7 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** Serves every route of the table on `host:port` (port 0: any free port). */
+/** Serves every route of the table on `host:port` (port 0 picks a free one). */
 export async function startServer(options: { port: number; host?: string }): Promise<LocalServer> {
   const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {

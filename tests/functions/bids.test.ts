@@ -4,15 +4,9 @@ import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as bx from "../support/bid-fixtures.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 /** The ids of the matching bids in list order (newest first), straight from the database. */
 async function expectedBidIds(where: { rowId?: number; sellerId?: number }): Promise<number[]> {
@@ -128,10 +122,10 @@ describe.each(targets())("bids on %s", (target) => {
       await fx.manyBids(big.id, 60, s.id);
       const one = await call("GET", `/api/rows/${small.id}/bids`, { token: me.token });
       expect(one.body.items).toHaveLength(1);
-      const withOne = lastQueryCount();
+      const withOne = lastQueryCount(logs);
       const sixty = await call("GET", `/api/rows/${big.id}/bids?limit=100`, { token: me.token });
       expect(sixty.body.items).toHaveLength(60);
-      const withSixty = lastQueryCount();
+      const withSixty = lastQueryCount(logs);
       expect(withSixty).toBe(withOne);
       expect(withOne).toBe(2); // the session check, then the row with its page of bids
     });
@@ -255,7 +249,7 @@ describe.each(targets())("bids on %s", (target) => {
       await fx.manyBids(r.id, 30);
       await call("POST", `/api/rows/${r.id}/bids/${b.id}/select`, { token: me.token });
       // session check; begin; lock row (and find the bid); unselect; select; row status; commit
-      expect(lastQueryCount()).toBe(7);
+      expect(lastQueryCount(logs)).toBe(7);
     });
   });
 
@@ -292,7 +286,7 @@ describe.each(targets())("bids on %s", (target) => {
       const unliked = await call("PATCH", `/api/bids/${b.id}`, { token: me.token, body: { is_liked: false } });
       expect(unliked.body.is_liked).toBe(false);
       expect(await bx.bidFlags(r.id)).toEqual([{ id: b.id, is_selected: false, is_liked: false }]);
-      expect(lastQueryCount()).toBe(2);
+      expect(lastQueryCount(logs)).toBe(2);
     });
 
     it("answers 404 for a bid on another user's row and leaves it alone", async () => {
@@ -388,7 +382,7 @@ describe.each(targets())("bids on %s", (target) => {
       const { items, pages } = await fx.allPages<{ id: number; row_id: number }>(async (cursor) => {
         const res = await call("GET", `/api/sellers/${s.id}/bids?limit=7${cursor ? `&cursor=${cursor}` : ""}`, { token: me.token });
         expect(res.status).toBe(200);
-        counts.push(lastQueryCount());
+        counts.push(lastQueryCount(logs));
         return res.body;
       });
       expect(pages).toBe(5);

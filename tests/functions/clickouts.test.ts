@@ -5,15 +5,9 @@ import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as cx from "../support/commerce-fixtures.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 function storedClickouts(userId: number) {
   return Database.use((db) =>
@@ -42,7 +36,7 @@ describe.each(targets())("clickouts on %s", (target) => {
         handler: "amazon",
         is_suspicious: false,
       });
-      expect(lastQueryCount()).toBe(2); // the session check, then the insert
+      expect(lastQueryCount(logs)).toBe(2); // the session check, then the insert
       expect(await storedClickouts(me.id)).toEqual([
         {
           id: res.body.id,

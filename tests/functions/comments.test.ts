@@ -4,15 +4,9 @@ import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as bx from "../support/bid-fixtures.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 async function commentCount(rowId: number): Promise<number> {
   const rows = await Database.use((db) => db.selectFrom("comment").select("id").where("row_id", "=", rowId).execute());
@@ -36,7 +30,7 @@ describe.each(targets())("comments on %s", (target) => {
         body: "the oak one?",
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       });
-      expect(lastQueryCount()).toBe(2);
+      expect(lastQueryCount(logs)).toBe(2);
     });
 
     it("adds a comment about one of the row's bids", async () => {
@@ -151,7 +145,7 @@ describe.each(targets())("comments on %s", (target) => {
       const { items, pages } = await fx.allPages<{ id: number }>(async (cursor) => {
         const res = await call("GET", `/api/rows/${r.id}/comments?limit=10${cursor ? `&cursor=${cursor}` : ""}`, { token: me.token });
         expect(res.status).toBe(200);
-        counts.push(lastQueryCount());
+        counts.push(lastQueryCount(logs));
         return res.body;
       });
       expect(pages).toBe(5);

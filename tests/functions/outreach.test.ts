@@ -3,16 +3,10 @@ import { Database } from "@shop/core/db";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 import * as ox from "../support/outreach-fixtures.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 describe.each(targets())("outreach on %s", (target) => {
   useApiDatabase(target);
@@ -58,7 +52,7 @@ describe.each(targets())("outreach on %s", (target) => {
         ],
         next_cursor: null,
       });
-      expect(lastQueryCount()).toBe(2); // the session check, then the row with its page of events
+      expect(lastQueryCount(logs)).toBe(2); // the session check, then the row with its page of events
     });
 
     it("answers an empty page for a row without outreach", async () => {

@@ -4,15 +4,9 @@ import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as cx from "../support/commerce-fixtures.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 function storedPurchases(userId: number) {
   return Database.use((db) =>
@@ -55,7 +49,7 @@ describe.each(targets())("purchases on %s", (target) => {
         idempotency_key: "order-1",
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       });
-      expect(lastQueryCount()).toBe(2); // the session check, then the insert
+      expect(lastQueryCount(logs)).toBe(2); // the session check, then the insert
     });
 
     it("replays the same purchase with 200 for a repeated key, and stores one row", async () => {
@@ -65,7 +59,7 @@ describe.each(targets())("purchases on %s", (target) => {
       expect(first.status).toBe(201);
       expect(again.status).toBe(200);
       expect(again.body).toEqual(first.body);
-      expect(lastQueryCount()).toBe(3); // the session check, the insert that did nothing, the read
+      expect(lastQueryCount(logs)).toBe(3); // the session check, the insert that did nothing, the read
       expect(await storedPurchases(me.id)).toEqual([{ id: first.body.id, bid_id: me.bidId, idempotency_key: "retry-me" }]);
     });
 
@@ -168,7 +162,7 @@ describe.each(targets())("purchases on %s", (target) => {
       const res = await call("GET", "/api/purchases", { token: me.token });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ items: [second.body, first.body], next_cursor: null });
-      expect(lastQueryCount()).toBe(2); // the session check, then the page
+      expect(lastQueryCount(logs)).toBe(2); // the session check, then the page
     });
 
     it("filters by status", async () => {

@@ -3,16 +3,10 @@ import { Database } from "@shop/core/db";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 import * as ox from "../support/outreach-fixtures.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 const GOOD = { price: "129.00", currency: "USD", title: "Oak standing desk", url: "https://deskdepot.example/p/oak" };
 
@@ -54,7 +48,7 @@ describe.each(targets())("seller quotes on %s", (target) => {
         token_expires_at: quote.token_expires_at.toISOString(),
       });
       expect(JSON.stringify(res.body)).not.toContain(me.email);
-      expect(lastQueryCount()).toBe(1);
+      expect(lastQueryCount(logs)).toBe(1);
     });
 
     it("shows a submitted quote as submitted", async () => {

@@ -4,15 +4,9 @@ import { Database } from "@shop/core/db";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 describe.each(targets())("rows on %s", (target) => {
   useApiDatabase(target);
@@ -163,9 +157,9 @@ describe.each(targets())("rows on %s", (target) => {
       const big = await fx.row(me.id);
       await fx.manyBids(big.id, 60, s.id);
       await call("GET", `/api/rows/${small.id}`, { token: me.token });
-      const withOne = lastQueryCount();
+      const withOne = lastQueryCount(logs);
       await call("GET", `/api/rows/${big.id}`, { token: me.token });
-      const withSixty = lastQueryCount();
+      const withSixty = lastQueryCount(logs);
       expect(withSixty).toBe(withOne);
       expect(withOne).toBe(2); // the session check, then the row with its bids
     });

@@ -3,10 +3,9 @@ import { Database } from "@shop/core/db";
 import { call, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-const lastQueries = () => logs.filter((l) => l.entry.msg === "request").at(-1)?.entry.queries;
 
 describe.each(targets())("sessions on %s", (target) => {
   useApiDatabase(target);
@@ -16,7 +15,7 @@ describe.each(targets())("sessions on %s", (target) => {
     const res = await call("GET", "/api/me", { token: admin.token });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: admin.id, email: "Boss@Example.com", name: "Test User", is_admin: true });
-    expect(lastQueries()).toBe(1);
+    expect(lastQueryCount(logs)).toBe(1);
   });
 
   it("touches last_seen_at on use, at most once a minute", async () => {
@@ -39,7 +38,7 @@ describe.each(targets())("sessions on %s", (target) => {
     const res = await call("POST", "/api/auth/logout", { token: u.token });
     expect(res.status).toBe(204);
     expect(res.body).toBeNull();
-    expect(lastQueries()).toBe(3);
+    expect(lastQueryCount(logs)).toBe(3);
     expect((await call("GET", "/api/me", { token: u.token })).status).toBe(401);
     expect((await call("GET", "/api/me", { token: other.token })).status).toBe(200);
     const audit = await Database.use((db) =>

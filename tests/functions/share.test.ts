@@ -4,15 +4,9 @@ import { Database } from "@shop/core/db";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 /** Every key anywhere in a JSON value, nested objects and arrays included. */
 function keysDeep(value: unknown): string[] {
@@ -84,7 +78,7 @@ describe.each(targets())("share links on %s", (target) => {
           request_id: res.headers["x-request-id"],
         },
       ]);
-      expect(lastQueryCount()).toBe(3); // the session check, the insert (with its ownership check), the audit row
+      expect(lastQueryCount(logs)).toBe(3); // the session check, the insert (with its ownership check), the audit row
     });
 
     it.each([
@@ -202,9 +196,9 @@ describe.each(targets())("share links on %s", (target) => {
       const smallLink = await shareRow(me.token, small.id);
       const bigLink = await shareRow(me.token, big.id);
       expect((await call("GET", `/api/share/${smallLink.token}`)).status).toBe(200);
-      const withOne = lastQueryCount();
+      const withOne = lastQueryCount(logs);
       expect((await call("GET", `/api/share/${bigLink.token}`)).status).toBe(200);
-      expect(lastQueryCount()).toBe(withOne);
+      expect(lastQueryCount(logs)).toBe(withOne);
       expect(withOne).toBe(1);
     });
 

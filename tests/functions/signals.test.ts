@@ -5,15 +5,9 @@ import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as cx from "../support/commerce-fixtures.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
-import { captureLogs } from "../support/logs.ts";
+import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
 const logs = captureLogs();
-
-/** The query count the wrapper logged for the last request. */
-function lastQueryCount(): number {
-  const line = logs.filter((l) => l.entry.msg === "request").at(-1);
-  return line?.entry.queries as number;
-}
 
 /** A JSON value nested `depth` arrays deep. */
 function nested(depth: number): unknown {
@@ -38,7 +32,7 @@ describe.each(targets())("signals on %s", (target) => {
         payload,
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       });
-      expect(lastQueryCount()).toBe(2); // the session check, then the insert
+      expect(lastQueryCount(logs)).toBe(2); // the session check, then the insert
       const stored = await Database.use((db) =>
         db.selectFrom("user_signal").select("payload").where("id", "=", res.body.id).executeTakeFirstOrThrow(),
       );
@@ -101,7 +95,7 @@ describe.each(targets())("signals on %s", (target) => {
       const res = await call("GET", "/api/signals", { token: me.token });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ items: [second.body, first.body], next_cursor: null });
-      expect(lastQueryCount()).toBe(2); // the session check, then the page
+      expect(lastQueryCount(logs)).toBe(2); // the session check, then the page
     });
 
     it("filters by signal_type", async () => {

@@ -22,20 +22,8 @@ export async function user(options: { admin?: boolean; email?: string } = {}): P
 
 /** Another session for the same user, with a custom expiry (negative days: already expired). */
 export async function sessionFor(userId: number, options: { days?: number } = {}) {
-  const days = options.days ?? 30;
-  const token = Session.newToken();
-  const row = await Database.use((db) =>
-    db
-      .insertInto("auth_session")
-      .values({
-        user_id: userId,
-        token_hash: Session.hashToken(token),
-        expires_at: sql<Date>`now() + make_interval(days => ${days})`,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow(),
-  );
-  return { token, sessionId: row.id };
+  const session = await Session.create(userId, { ttlDays: options.days ?? 30 });
+  return { token: session.token, sessionId: session.id };
 }
 
 export async function seller(name = "Acme", domain: string | null = "acme.example") {

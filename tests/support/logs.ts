@@ -25,3 +25,9 @@ export function captureLogs(): CapturedLine[] {
   });
   return lines;
 }
+
+/** The query count the handler wrapper logged for the last request among `lines`. */
+export function lastQueryCount(lines: CapturedLine[]): number {
+  const line = lines.filter((l) => l.entry.msg === "request").at(-1);
+  return line?.entry.queries as number;
+}

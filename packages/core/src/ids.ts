@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
 
 /** A resource id in a path: digits only, positive, a safe integer ("abc", "1.5", "-1" are 400s). */
@@ -12,6 +13,11 @@ export const BodyId = z.number().int().positive().refine(Number.isSafeInteger, "
 
 /** `?flag=true|false`. */
 export const QueryBool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+
+/** A bearer secret for a link (share links, seller quotes): 32 random bytes, base64url; far beyond guessing. */
+export function unguessableToken(): string {
+  return randomBytes(32).toString("base64url");
+}
 
 /** A timestamp as the API writes it: ISO 8601 UTC. */
 export function iso(date: Date): string {

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { Database } from "../db/index.ts";
+import { unguessableToken } from "../ids.ts";
 
 /**
  * Bearer-token sessions. The token is shown once, at creation; the database
@@ -26,7 +27,7 @@ export function hashToken(token: string): string {
 }
 
 export function newToken(): string {
-  return `sa_${randomBytes(32).toString("base64url")}`;
+  return `sa_${unguessableToken()}`;
 }
 
 /** True for a string that could be one of our tokens (checked before any query). */

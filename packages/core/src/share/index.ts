@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { z } from "zod";
 import * as Audit from "../audit/index.ts";
@@ -6,7 +5,7 @@ import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
 import { SHARE_RESOURCE_TYPES } from "../db/types.ts";
 import { VisibleError } from "../error.ts";
-import { BodyId, iso } from "../ids.ts";
+import { BodyId, iso, unguessableToken } from "../ids.ts";
 import { safeJsonLoads } from "../json.ts";
 import { notFound } from "../pagination.ts";
 import * as Row from "../row/index.ts";
@@ -57,17 +56,12 @@ export type View = z.infer<typeof View>;
 /** Where the public view of a token is served, under the API's origin. */
 const VIEW_PATH = "/api/share/";
 
-/** 32 random bytes: 256 bits, far beyond guessing. */
-function newToken(): string {
-  return randomBytes(32).toString("base64url");
-}
-
 /**
  * Creates a share link for one of the caller's rows (404 otherwise) and
  * audits it. `origin` is the `https://host` the link should point at.
  */
 export async function create(userId: number, input: CreateInput, origin: string): Promise<Created> {
-  const token = newToken();
+  const token = unguessableToken();
   return Database.use(async (db) => {
     // The ownership check and the insert are one statement: no row of the caller's, no link.
     const link = await db

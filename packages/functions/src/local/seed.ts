@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { Database } from "@shop/core/db";
+import { unguessableToken } from "@shop/core/ids";
 import * as Clickout from "@shop/core/clickout";
 import * as User from "@shop/core/user";
 
@@ -85,10 +85,6 @@ const ROWS = [
   },
 ] as const;
 
-function token(): string {
-  return randomBytes(32).toString("base64url");
-}
-
 /** Seeds the demo dataset unless the database already has users; idempotent. */
 export async function seedDemo(): Promise<SeedResult> {
   const existing = await Database.use((db) => db.selectFrom("user").select("id").limit(1).executeTakeFirst());
@@ -96,8 +92,8 @@ export async function seedDemo(): Promise<SeedResult> {
 
   const demo = await User.ensure({ email: DEMO_EMAIL, name: "Demo Shopper" });
   await User.ensure({ email: ADMIN_EMAIL, name: "Demo Admin", isAdmin: true });
-  const quoteToken = token();
-  const shareToken = token();
+  const quoteToken = unguessableToken();
+  const shareToken = unguessableToken();
 
   await Database.transaction(async (tx) => {
     const sellers = await tx.insertInto("seller").values(SELLERS).returning("id").execute();

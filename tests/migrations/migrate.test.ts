@@ -28,9 +28,11 @@ async function indexDefinition(db: Executor, name: string): Promise<string> {
 
 /** Leaves `name` INVALID the way a failed concurrent build does: a UNIQUE build over duplicate values. */
 async function failConcurrentBuild(db: Executor, name: string, table: string, column: string) {
-  await expect(sql.raw(`CREATE UNIQUE INDEX CONCURRENTLY ${name} ON "${table}" (${column})`).execute(db)).rejects.toThrow(
-    /could not create unique index|duplicate/,
-  );
+  // Core's error map makes the unique violation a conflict, keeping Postgres's words as its cause.
+  await expect(sql.raw(`CREATE UNIQUE INDEX CONCURRENTLY ${name} ON "${table}" (${column})`).execute(db)).rejects.toMatchObject({
+    code: "conflict",
+    cause: { message: expect.stringMatching(/could not create unique index|duplicate/) },
+  });
   expect(await indexValidity(db, name)).toBe(false);
 }
 

@@ -40,6 +40,8 @@ export type UnavailableReason =
   | "connect_timeout"
   | "connection_lost"
   | "statement_timeout"
+  | "lock_timeout"
+  | "contention"
   | "server_busy";
 
 /**

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { DatabaseUnavailableError } from "@shop/core/error";
 
 /**
  * Applies index DDL the way production needs it (schema.md, "How indexes are
@@ -116,16 +117,11 @@ export async function indexState(db: Kysely<any>, name: string): Promise<IndexSt
   return rows[0] ?? null;
 }
 
-function sqlStateOf(err: unknown): string | undefined {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
+/** Why core's db module says a statement failed to run in time, if it did. */
+function timedOut(err: unknown): "lock_timeout" | "statement_timeout" | null {
+  if (!(err instanceof DatabaseUnavailableError)) return null;
+  return err.reason === "lock_timeout" || err.reason === "statement_timeout" ? err.reason : null;
 }
-
-const LOCK_NOT_AVAILABLE = "55P03";
-const QUERY_CANCELED = "57014";
 
 /** Builds every index in `specs` that is not already valid. Idempotent. */
 export async function applyIndexes(db: Kysely<any>, specs: readonly IndexSpec[], options: IndexBuildOptions): Promise<void> {
@@ -156,14 +152,14 @@ export async function applyIndexes(db: Kysely<any>, specs: readonly IndexSpec[],
           await sql.raw(statementTimeoutSql(remaining ?? 0)).execute(db);
           await sql.raw(createIndexSql(spec)).execute(db);
         } catch (err) {
-          const code = sqlStateOf(err);
-          if (code === LOCK_NOT_AVAILABLE && attempt < options.maxAttempts) {
+          const code = timedOut(err);
+          if (code === "lock_timeout" && attempt < options.maxAttempts) {
             const retryInMs = Math.min(30_000, 500 * 2 ** (attempt - 1));
             log({ event: "index_lock_timeout", index: spec.name, attempt, retryInMs });
             await sleep(retryInMs);
             continue; // the next pass drops the INVALID leftover, if any
           }
-          if (code === QUERY_CANCELED && options.deadline) {
+          if (code === "statement_timeout" && options.deadline) {
             throw new MigrationIncompleteError(
               `building ${spec.name} ran into the deadline and was cancelled (it is left INVALID and is ` +
                 `rebuilt on the next run); run the migration again to resume`,

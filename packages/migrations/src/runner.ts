@@ -60,7 +60,10 @@ export class MigrationError extends Error {
   override name = "MigrationError";
   readonly migration: string;
   constructor(migration: string, cause: unknown) {
-    super(`migration ${migration} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // The database's own words: core's error map keeps them as the cause of what it maps.
+    let root = cause;
+    while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+    super(`migration ${migration} failed: ${root instanceof Error ? root.message : String(root)}`, { cause });
     this.migration = migration;
   }
 }

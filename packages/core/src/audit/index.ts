@@ -1,11 +1,13 @@
 import { Context } from "../context.ts";
 import { Database } from "../db/index.ts";
 import { safeJsonDumps } from "../json.ts";
+import { Log } from "../log.ts";
 
 /**
  * audit_log rows for admin calls and security events (logout, share-link
- * creation, refused admin access). Written in the request's scope, so a
- * failed request's transaction takes its audit row with it where it should.
+ * creation, refused admin access), written from core only. Written in the
+ * request's scope, so a failed request's transaction takes its audit row with
+ * it; a failed audit write never fails the request it describes (it is logged).
  */
 export interface Entry {
   action: string;
@@ -16,7 +18,7 @@ export interface Entry {
   details?: unknown;
 }
 
-/** Records one audit row, tagged with the current request id. */
+/** Records one audit row, tagged with the current request id; never throws. */
 export async function record(entry: Entry): Promise<void> {
   const ctx = Context.get();
   await Database.use((db) =>
@@ -32,5 +34,5 @@ export async function record(entry: Entry): Promise<void> {
         request_id: ctx?.requestId ?? null,
       })
       .execute(),
-  );
+  ).catch((err: unknown) => Log.warn("audit write failed", { action: entry.action, err }));
 }

@@ -1,52 +1,26 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import pg from "pg";
 import { Client as NeonClient, types as neonTypes } from "@neondatabase/serverless";
 import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config.ts";
 import { DatabaseUnavailableError } from "../error.ts";
-import { toDatabaseError } from "./errors.ts";
 
 /**
- * Drivers: how to open one physical connection. Pools (pool.ts) decide when.
+ * Drivers: what one connection is, and how to open it. Every driver is reached
+ * through node-postgres's `Client` interface, so one pool (pg-pool) serves all:
  *
  * - `neon`: @neondatabase/serverless `Client` over WebSocket (Neon hosts, or any
  *   host through a WebSocket-to-TCP proxy given by NEON_WS_PROXY).
  * - `pg`: node-postgres over TCP, for every other postgres:// URL.
  * - `pglite`: embedded PGlite (PostgreSQL in WASM), in memory or under a directory.
- *   It is a single session, so it hands out one lease at a time.
+ *   It is a single session, so every client of one instance shares one pool of one.
  */
-
-export interface QueryResultLike {
-  command: string;
-  rowCount: number | null;
-  rows: unknown[];
-}
-
-/** One open connection, as every driver presents it. */
-export interface RawClient {
-  query(text: string, values?: readonly unknown[]): Promise<QueryResultLike>;
-  end(): Promise<void>;
-  on(event: "error", listener: (err: Error) => void): unknown;
-  readonly processID?: number | null;
-}
 
 export type DriverName = "neon" | "pg" | "pglite";
 
-export interface Connector {
-  readonly driver: DriverName;
-  /** The most sessions the target can hold for this process (PGlite: 1). */
-  readonly maxConnections: number;
-  /**
-   * Whether an idle connection is worth keeping. PGlite's is not: opening one is
-   * free, and an idle one would keep the single session from every other client.
-   */
-  readonly keepIdle: boolean;
-  /** Opens a connection, failing with DatabaseUnavailableError after `timeoutMs`. */
-  connect(timeoutMs: number): Promise<RawClient>;
-  /** Releases driver-wide resources (PGlite: closes the embedded database). */
-  close(): Promise<void>;
-}
+/** One open connection, as every driver presents it. */
+export type RawClient = pg.ClientBase;
 
 export interface ConnectorOptions {
   target: DatabaseTarget;
@@ -58,7 +32,22 @@ export interface ConnectorOptions {
   applicationName?: string;
 }
 
-const INT8_OID = 20;
+export interface Connector {
+  readonly driver: DriverName;
+  /** A pg-pool over this target, ended by `close()`. PGlite: the instance's one shared single-session pool. */
+  pool(options: { max: number; timeoutMs: number; recycleMs: number }): Promise<pg.Pool>;
+  /** One connection of a request's own (PGlite: a lease on its single session). */
+  open(timeoutMs: number): Promise<RawClient>;
+  /** Ends what `open` gave, awaited; `destroy`: without a goodbye (it is broken). */
+  end(client: RawClient, destroy: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** pg-pool's words for "waited in the queue past connectionTimeoutMillis". */
+export const QUEUE_TIMEOUT = "timeout exceeded when trying to connect";
+
+/** How long a request waits for the server to see its connection close (then the socket is destroyed). */
+const CLOSE_TIMEOUT_MS = 1000;
 
 /** int8 comes back as a JS number: ids are identity values and counts, all far below 2^53. */
 function parseInt8(value: string): number {
@@ -72,6 +61,7 @@ interface TypeSource {
 }
 
 function typesWithInt8(base: TypeSource) {
+  const INT8_OID = 20;
   return {
     getTypeParser: (id: number, format?: "text" | "binary") =>
       id === INT8_OID && format !== "binary" ? parseInt8 : base.getTypeParser(id, format),
@@ -87,172 +77,141 @@ export function resolveDriver(options: Pick<ConnectorOptions, "target" | "driver
 
 export function createConnector(options: ConnectorOptions): Connector {
   const driver = resolveDriver(options);
-  if (driver === "pglite") return new PGliteConnector(options);
+  if (driver === "pglite") return pgliteConnector(options);
   if (options.target.kind !== "postgres") throw new Error(`the ${driver} driver needs a postgres:// URL`);
-  return new ServerConnector(driver, options.target.url, options);
+  return serverConnector(driver, options.target.url, options);
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+/**
+ * Kills a connection without the goodbye `end()` waits for: a frozen or
+ * half-open socket never answers it, and must not hold a slot or a socket.
+ */
+export function destroyClient(client: pg.ClientBase): void {
+  (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+}
+
+/** Ends a connection, waiting at most `timeoutMs` for the server to see it go (then destroys it). */
+async function endClient(client: pg.ClientBase, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  const ended = (client as pg.Client).end().catch(() => {});
+  await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  destroyClient(client);
+}
+
+/** Runs `promise` with a timer: past `timeoutMs` it rejects with `onTimeout()` and hands a late result to `late`. */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  onTimeout: () => Error,
+  late: (value: T) => void = () => {},
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(onTimeout());
+        }, Math.max(0, timeoutMs));
       }),
     ]);
+  } catch (err) {
+    if (timedOut) promise.then(late, () => {});
+    throw err;
   } finally {
     clearTimeout(timer);
   }
 }
 
-/**
- * Drops a client whose connect failed or timed out. Our timer can fire before
- * the driver's own, and `end()` on a half-open handshake is a no-op, so the
- * socket is destroyed here: a hanging database must not hold one per request.
- */
-function abandon(client: pg.Client | NeonClient): void {
-  client.end().catch(() => {});
-  const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
-  stream?.destroy?.();
-}
-
-class ServerConnector implements Connector {
-  readonly maxConnections = Number.POSITIVE_INFINITY;
-  readonly keepIdle = true;
-  readonly driver: "neon" | "pg";
-  readonly #url: string;
-  readonly #options: ConnectorOptions;
-
-  constructor(driver: "neon" | "pg", url: string, options: ConnectorOptions) {
-    this.driver = driver;
-    this.#url = url;
-    this.#options = options;
-  }
-
-  #newClient(timeoutMs: number): pg.Client | NeonClient {
-    const common = {
-      connectionString: this.#url,
-      connectionTimeoutMillis: timeoutMs,
-      application_name: this.#options.applicationName ?? "shopping-agent",
-    };
-    if (this.driver === "pg") {
-      return new pg.Client({ ...common, keepAlive: true, types: typesWithInt8(pg.types) });
-    }
-    const client = new NeonClient({ ...common, types: typesWithInt8(neonTypes) });
-    const proxy = this.#options.neonWsProxy;
-    if (proxy) {
-      // A local WebSocket-to-TCP bridge speaks plain ws:// and plain Postgres.
-      client.neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
-      client.neonConfig.useSecureWebSocket = false;
-      client.neonConfig.pipelineConnect = false;
-      client.neonConfig.pipelineTLS = false;
-      client.neonConfig.forceDisablePgSSL = true;
-    }
-    return client;
-  }
-
-  async connect(timeoutMs: number): Promise<RawClient> {
-    const client = this.#newClient(timeoutMs);
-    // An error on an idle connection must never crash the process; pools mark it broken.
-    client.on("error", () => {});
-    try {
-      await withTimeout<unknown>(
-        client.connect(),
-        timeoutMs,
-        () => new DatabaseUnavailableError("connect_timeout", `could not connect within ${timeoutMs / 1000}s`),
-      );
-    } catch (err) {
-      abandon(client);
-      throw toDatabaseError(err, "connect");
-    }
-    return client as unknown as RawClient;
-  }
-
-  async close(): Promise<void> {}
-}
-
-/**
- * PGlite is one Postgres session in this process. Every "connection" is a lease
- * on that session, handed out one at a time in arrival order; ending a lease
- * rolls back anything it left open so the next holder starts clean. Leases are
- * per PGlite instance, so any number of clients over one instance stay correct.
- */
-class PGliteSession {
-  readonly client: pg.Client;
-  readonly #ready: Promise<unknown>;
-  #held = false;
-  readonly #waiters: Array<{ grant: () => void; timer: NodeJS.Timeout }> = [];
-
-  constructor(client: pg.Client) {
-    this.client = client;
-    client.on("error", () => {});
-    this.#ready = client.connect();
-  }
-
-  async lease(timeoutMs: number): Promise<RawClient> {
-    await this.#ready;
-    if (this.#held) {
-      await new Promise<void>((resolve, reject) => {
-        const waiter = {
-          grant: resolve,
-          timer: setTimeout(() => {
-            this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-            reject(
-              new DatabaseUnavailableError(
-                "pool_exhausted",
-                `embedded PGlite has a single session and it stayed busy for ${timeoutMs / 1000}s`,
-              ),
-            );
-          }, timeoutMs),
-        };
-        this.#waiters.push(waiter);
+function serverConnector(driver: "neon" | "pg", url: string, options: ConnectorOptions): Connector {
+  const config = {
+    connectionString: url,
+    application_name: options.applicationName ?? "shopping-agent",
+    ...(driver === "pg" ? { keepAlive: true, types: typesWithInt8(pg.types) } : { types: typesWithInt8(neonTypes) }),
+  };
+  const proxy = options.neonWsProxy;
+  const Client: typeof pg.Client =
+    driver === "pg"
+      ? pg.Client
+      : (class extends NeonClient {
+          constructor(config: ConstructorParameters<typeof NeonClient>[0]) {
+            super(config);
+            if (proxy) {
+              // A local WebSocket-to-TCP bridge speaks plain ws:// and plain Postgres.
+              Object.assign(this.neonConfig, {
+                wsProxy: (host: string, port: number | string) => `${proxy}?address=${host}:${port}`,
+                useSecureWebSocket: false,
+                pipelineConnect: false,
+                pipelineTLS: false,
+                forceDisablePgSSL: true,
+              });
+            }
+          }
+        } as unknown as typeof pg.Client);
+  const pools: pg.Pool[] = [];
+  return {
+    driver,
+    pool: async ({ max, timeoutMs, recycleMs }) => {
+      const pool = new pg.Pool({
+        ...config,
+        Client: Client as unknown as new () => pg.ClientBase,
+        max,
+        connectionTimeoutMillis: timeoutMs,
+        idleTimeoutMillis: 0,
+        maxLifetimeSeconds: recycleMs / 1000,
       });
-    }
-    this.#held = true;
-    let ended = false;
-    const client = this.client;
-    return {
-      processID: null,
-      query: async (text, values) => {
-        if (ended) throw new Error("PGlite lease already ended");
-        return (await client.query(text, values as unknown[] | undefined)) as QueryResultLike;
-      },
-      // The embedded session has no socket to lose, so it never emits connection errors.
-      on: () => undefined,
-      end: async () => {
-        if (ended) return;
-        ended = true;
-        await client.query("ROLLBACK").catch(() => {});
-        this.#handOver();
-      },
-    };
-  }
-
-  #handOver() {
-    const next = this.#waiters.shift();
-    if (next) {
-      clearTimeout(next.timer);
-      next.grant();
-    } else {
-      this.#held = false;
-    }
-  }
+      pools.push(pool);
+      return pool;
+    },
+    open: async (timeoutMs) => {
+      const client = new Client({ ...config, connectionTimeoutMillis: timeoutMs });
+      // An error on an idle connection must never crash the process.
+      client.on("error", () => {});
+      const connectTimeout = () => new DatabaseUnavailableError("connect_timeout", `could not connect within ${timeoutMs / 1000}s`);
+      try {
+        await withTimeout(client.connect(), timeoutMs, connectTimeout);
+      } catch (err) {
+        destroyClient(client);
+        throw err;
+      }
+      return client;
+    },
+    end: (client, destroy) => endClient(client, destroy ? 0 : CLOSE_TIMEOUT_MS),
+    close: async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()));
+    },
+  };
 }
 
-const sessions = new WeakMap<PGlite, PGliteSession>();
+const sessionPools = new WeakMap<PGlite, Promise<pg.Pool>>();
 
-async function sessionFor(pglite: PGlite): Promise<PGliteSession> {
-  let session = sessions.get(pglite);
-  if (!session) {
-    const { createPgConfig } = await import("@electric-sql/pglite/node-postgres");
-    session = sessions.get(pglite);
-    if (!session) {
-      session = new PGliteSession(new pg.Client({ ...createPgConfig(pglite), types: typesWithInt8(pg.types) }));
-      sessions.set(pglite, session);
-    }
+/** The one pool of one connection that every client of `pglite` shares: PGlite is a single session. */
+function sessionPool(pglite: PGlite, timeoutMs: number): Promise<pg.Pool> {
+  let pool = sessionPools.get(pglite);
+  if (!pool) {
+    pool = import("@electric-sql/pglite/node-postgres").then(({ createPgConfig }) => {
+      const session = new pg.Pool({
+        max: 1,
+        idleTimeoutMillis: 0,
+        connectionTimeoutMillis: timeoutMs,
+        types: typesWithInt8(pg.types),
+        Client: class extends pg.Client {
+          constructor(config?: pg.ClientConfig) {
+            super({ ...config, ...createPgConfig(pglite) } as pg.ClientConfig);
+          }
+        },
+      });
+      session.on("error", () => {});
+      // Every client of the instance listens to its one pool.
+      session.setMaxListeners(0);
+      return session;
+    });
+    sessionPools.set(pglite, pool);
   }
-  return session;
+  return pool;
 }
 
 /**
@@ -270,16 +229,13 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
   });
 }
 
-/**
- * One process at a time may open a PGlite directory: two would corrupt it.
- * A `<dir>.lock` file beside it holds the owner's pid; a stale one (dead pid)
- * is taken over.
- */
+/** One process at a time may open a PGlite directory: two would corrupt it. */
 export class DataDirLockedError extends Error {
   override name = "DataDirLockedError";
 }
 
-export function lockDataDir(dataDir: string): () => void {
+/** Takes `<dir>.lock` beside the directory (the owner's pid); a stale one (dead pid) is taken over. */
+function lockDataDir(dataDir: string): () => void {
   const lockPath = join(dirname(dataDir), `${basename(dataDir)}.lock`);
   mkdirSync(dirname(lockPath), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -318,21 +274,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-class PGliteConnector implements Connector {
-  readonly driver = "pglite";
-  readonly maxConnections = 1;
-  readonly keepIdle = false;
-  readonly #options: ConnectorOptions;
-  #db: Promise<{ pglite: PGlite; owned: boolean; unlock: () => void }> | null = null;
-
-  constructor(options: ConnectorOptions) {
-    this.#options = options;
-  }
-
-  #open() {
-    this.#db ??= (async () => {
-      if (this.#options.pglite) return { pglite: this.#options.pglite, owned: false, unlock: () => {} };
-      const dataDir = this.#options.target.kind === "pglite" ? this.#options.target.dataDir : null;
+function pgliteConnector(options: ConnectorOptions): Connector {
+  let db: Promise<{ pglite: PGlite; owned: boolean; unlock: () => void }> | null = null;
+  const opened = () => {
+    db ??= (async () => {
+      if (options.pglite) return { pglite: options.pglite, owned: false, unlock: () => {} };
+      const dataDir = options.target.kind === "pglite" ? options.target.dataDir : null;
       const unlock = dataDir ? lockDataDir(dataDir) : () => {};
       try {
         return { pglite: await openPGlite(dataDir), owned: true, unlock };
@@ -342,26 +289,33 @@ class PGliteConnector implements Connector {
       }
     })();
     // A failed open is not cached: the next request tries again (and close() has nothing to close).
-    this.#db.catch(() => {
-      this.#db = null;
-    });
-    return this.#db;
-  }
-
-  async connect(timeoutMs: number): Promise<RawClient> {
-    const { pglite } = await this.#open();
-    return (await sessionFor(pglite)).lease(timeoutMs);
-  }
-
-  async close(): Promise<void> {
-    if (!this.#db) return;
-    const { pglite, owned, unlock } = await this.#db;
-    this.#db = null;
-    if (owned) {
-      await sessions.get(pglite)?.client.end().catch(() => {});
-      sessions.delete(pglite);
+    db.catch(() => (db = null));
+    return db;
+  };
+  const pool = async (timeoutMs: number) => sessionPool((await opened()).pglite, timeoutMs);
+  return {
+    driver: "pglite",
+    pool: ({ timeoutMs }) => pool(timeoutMs),
+    open: async (timeoutMs) => {
+      try {
+        return await (await pool(timeoutMs)).connect();
+      } catch (err) {
+        if (!(err instanceof Error && err.message === QUEUE_TIMEOUT)) throw err;
+        const waited = `${Number((timeoutMs / 1000).toFixed(2))}s`;
+        throw new DatabaseUnavailableError("pool_exhausted", `embedded PGlite has a single session and it stayed busy for ${waited}`);
+      }
+    },
+    end: async (client, destroy) => (client as pg.PoolClient).release(destroy),
+    close: async () => {
+      if (!db) return;
+      const { pglite, owned, unlock } = await db;
+      db = null;
+      if (!owned) return;
+      const pool = sessionPools.get(pglite);
+      sessionPools.delete(pglite);
+      await (await pool)?.end();
       await pglite.close();
       unlock();
-    }
-  }
+    },
+  };
 }

@@ -1,5 +1,3 @@
-import type { LogEvent } from "kysely";
-
 /**
  * Query logging in the reference system's format, on stderr:
  *
@@ -17,43 +15,23 @@ export interface QueryLogOptions {
   slowQueryThresholdMs: number;
   /** Where lines go; stderr unless a test captures them. */
   write?: (line: string) => void;
-  now?: () => Date;
 }
 
-/** `2026-02-10 12:00:00` in UTC. */
-export function formatTimestamp(date: Date): string {
-  return date.toISOString().slice(0, 19).replace("T", " ");
-}
-
-/** Collapses a statement onto one line so each log entry is exactly one line. */
-export function oneLine(sqlText: string): string {
-  return sqlText.replace(/\s+/g, " ").trim();
-}
-
-/** One log line, without the trailing newline. */
+/** One log line (`[UTC time] LABEL (seconds): sql on one line`), without the trailing newline. */
 export function formatQueryLine(label: string, durationMs: number, sqlText: string, at: Date): string {
-  return `[${formatTimestamp(at)}] ${label} (${(durationMs / 1000).toFixed(3)}s): ${oneLine(sqlText)}`;
+  const time = at.toISOString().slice(0, 19).replace("T", " ");
+  return `[${time}] ${label} (${(durationMs / 1000).toFixed(3)}s): ${sqlText.replace(/\s+/g, " ").trim()}`;
 }
 
-/** Builds the per-event logger, or null when nothing is to be logged. */
-export function createQueryLogger(options: QueryLogOptions): ((event: LogEvent) => void) | null {
+export type QueryLogger = (sqlText: string, durationMs: number, failed: boolean) => void;
+
+/** The logger for these options, or null when nothing is to be logged. */
+export function createQueryLogger(options: QueryLogOptions): QueryLogger | null {
   if (!options.echo && !options.slowQueryLogging) return null;
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const now = options.now ?? (() => new Date());
-  return (event) => {
-    const ms = event.queryDurationMillis;
-    const text = event.query.sql;
-    if (event.level === "error") {
-      if (options.echo) write(formatQueryLine("QUERY ERROR", ms, text, now()));
-      else if (options.slowQueryLogging && ms >= options.slowQueryThresholdMs) {
-        write(formatQueryLine("SLOW QUERY", ms, text, now()));
-      }
-      return;
-    }
-    if (options.slowQueryLogging && ms >= options.slowQueryThresholdMs) {
-      write(formatQueryLine("SLOW QUERY", ms, text, now()));
-    } else if (options.echo) {
-      write(formatQueryLine("QUERY", ms, text, now()));
-    }
+  return (sqlText, ms, failed) => {
+    const slow = options.slowQueryLogging && ms >= options.slowQueryThresholdMs;
+    const label = failed && options.echo ? "QUERY ERROR" : slow ? "SLOW QUERY" : options.echo ? "QUERY" : null;
+    if (label) write(formatQueryLine(label, ms, sqlText, new Date()));
   };
 }

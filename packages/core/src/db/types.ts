@@ -1,70 +1,45 @@
 import type { ColumnType, Generated } from "kysely";
 
 /**
- * The Kysely view of every table in schema.md. Table rows never leave core:
- * domain modules map them to their zod `Info` shapes.
- *
- * Drivers parse int8 to number (ids are identity columns, far below 2^53),
- * numeric to string (money stays exact), timestamptz to Date.
+ * The Kysely view of every table (packages/migrations: 0001_schema). Rows
+ * never leave core: domain modules map them to their zod `Info` shapes.
+ * Drivers parse int8 to number (ids are identity values, far below 2^53),
+ * numeric to string (money stays exact), timestamptz to Date. JSON-shaped
+ * columns are TEXT, read and written only through core's safe JSON helpers.
  */
 
-/** A timestamp the database fills in unless told otherwise. */
-export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
-/** A nullable timestamp. */
-export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-/** A numeric(12,2) money amount: always a decimal string, never a float. */
-export type Money = ColumnType<string, string | number, string | number>;
-/** A TEXT column holding JSON; read and written only through core's safe JSON helpers. */
-export type JsonText = ColumnType<string, string | undefined, string>;
-export type NullableJsonText = ColumnType<string | null, string | null | undefined, string | null>;
+/** A column with a database default: optional on insert. */
+type Defaulted<T> = ColumnType<T, T | string | undefined, T | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** numeric(12,2): always a decimal string, never a float. */
+type Money = ColumnType<string, string | number, string | number>;
 
-export const ROW_STATUSES = [
-  "sourcing",
-  "inviting",
-  "bids_arriving",
-  "reviewing",
-  "selected",
-  "purchased",
-  "closed",
-  "archived",
-] as const;
-export type RowStatus = (typeof ROW_STATUSES)[number];
-
+export const ROW_STATUSES = ["sourcing", "inviting", "bids_arriving", "reviewing", "selected", "purchased", "closed", "archived"] as const;
 export const OUTREACH_STATUSES = ["not_started", "in_progress", "completed", "failed"] as const;
-export type OutreachStatus = (typeof OUTREACH_STATUSES)[number];
-
 export const MERCHANT_STATUSES = ["pending", "active", "suspended"] as const;
-export type MerchantStatus = (typeof MERCHANT_STATUSES)[number];
-
 export const PURCHASE_STATUSES = ["pending", "completed", "failed", "refunded"] as const;
-export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
-
 export const OUTREACH_CHANNELS = ["email", "sms", "web"] as const;
-export type OutreachChannel = (typeof OUTREACH_CHANNELS)[number];
-
 export const OUTREACH_EVENT_STATUSES = ["queued", "sent", "opened", "responded", "expired"] as const;
-export type OutreachEventStatus = (typeof OUTREACH_EVENT_STATUSES)[number];
-
 export const QUOTE_STATUSES = ["pending", "submitted", "expired"] as const;
-export type QuoteStatus = (typeof QUOTE_STATUSES)[number];
-
 export const SHARE_RESOURCE_TYPES = ["row"] as const;
-export type ShareResourceType = (typeof SHARE_RESOURCE_TYPES)[number];
+
+type OneOf<T extends readonly string[]> = T[number];
 
 export interface UserTable {
   id: Generated<number>;
   email: string;
-  name: ColumnType<string, string | undefined, string>;
-  is_admin: ColumnType<boolean, boolean | undefined, boolean>;
-  created_at: CreatedAt;
+  name: Generated<string>;
+  is_admin: Generated<boolean>;
+  created_at: Defaulted<Date>;
 }
 
 export interface AuthSessionTable {
   id: Generated<number>;
   user_id: number;
   token_hash: string;
-  created_at: CreatedAt;
-  expires_at: ColumnType<Date, Date | string, Date | string>;
+  created_at: Defaulted<Date>;
+  expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   last_seen_at: NullableTimestamp;
   user_agent: string | null;
@@ -74,27 +49,27 @@ export interface SellerTable {
   id: Generated<number>;
   name: string;
   domain: string | null;
-  created_at: CreatedAt;
+  created_at: Defaulted<Date>;
 }
 
 export interface MerchantTable {
   id: Generated<number>;
   name: string;
-  status: ColumnType<MerchantStatus, MerchantStatus | undefined, MerchantStatus>;
-  stripe_onboarding_complete: ColumnType<boolean, boolean | undefined, boolean>;
-  created_at: CreatedAt;
+  status: Generated<OneOf<typeof MERCHANT_STATUSES>>;
+  stripe_onboarding_complete: Generated<boolean>;
+  created_at: Defaulted<Date>;
 }
 
 export interface RowTable {
   id: Generated<number>;
   user_id: number;
   title: string;
-  status: ColumnType<RowStatus, RowStatus | undefined, RowStatus>;
-  outreach_status: ColumnType<OutreachStatus, OutreachStatus | undefined, OutreachStatus>;
-  choice_factors: JsonText;
-  chat_history: JsonText;
-  created_at: CreatedAt;
-  updated_at: CreatedAt;
+  status: Generated<OneOf<typeof ROW_STATUSES>>;
+  outreach_status: Generated<OneOf<typeof OUTREACH_STATUSES>>;
+  choice_factors: Generated<string>;
+  chat_history: Generated<string>;
+  created_at: Defaulted<Date>;
+  updated_at: Defaulted<Date>;
 }
 
 export interface BidTable {
@@ -106,10 +81,10 @@ export interface BidTable {
   currency: string;
   url: string;
   image_url: string | null;
-  source: ColumnType<string, string | undefined, string>;
-  is_selected: ColumnType<boolean, boolean | undefined, boolean>;
-  is_liked: ColumnType<boolean, boolean | undefined, boolean>;
-  created_at: CreatedAt;
+  source: Generated<string>;
+  is_selected: Generated<boolean>;
+  is_liked: Generated<boolean>;
+  created_at: Defaulted<Date>;
 }
 
 export interface CommentTable {
@@ -118,41 +93,40 @@ export interface CommentTable {
   bid_id: number | null;
   user_id: number;
   body: string;
-  created_at: CreatedAt;
+  created_at: Defaulted<Date>;
 }
 
+/** row_id and bid_id turn null when the row or bid is deleted: clickouts and purchases outlive them. */
 export interface ClickoutEventTable {
   id: Generated<number>;
   user_id: number;
-  /** Null once the row or bid is deleted: clickout analytics outlive their rows. */
   row_id: number | null;
   bid_id: number | null;
   url: string;
   handler: string;
-  is_suspicious: ColumnType<boolean, boolean | undefined, boolean>;
-  created_at: CreatedAt;
+  is_suspicious: Generated<boolean>;
+  created_at: Defaulted<Date>;
 }
 
 export interface PurchaseEventTable {
   id: Generated<number>;
   user_id: number;
-  /** Null once the row or bid is deleted: purchases are never lost with their rows. */
   row_id: number | null;
   bid_id: number | null;
   amount: Money;
   currency: string;
-  status: ColumnType<PurchaseStatus, PurchaseStatus | undefined, PurchaseStatus>;
+  status: Generated<OneOf<typeof PURCHASE_STATUSES>>;
   idempotency_key: string | null;
-  created_at: CreatedAt;
+  created_at: Defaulted<Date>;
 }
 
 export interface ShareLinkTable {
   id: Generated<number>;
   token: string;
-  resource_type: ShareResourceType;
+  resource_type: OneOf<typeof SHARE_RESOURCE_TYPES>;
   resource_id: number;
   created_by: number;
-  created_at: CreatedAt;
+  created_at: Defaulted<Date>;
   expires_at: NullableTimestamp;
 }
 
@@ -160,10 +134,10 @@ export interface OutreachEventTable {
   id: Generated<number>;
   row_id: number;
   seller_id: number;
-  channel: OutreachChannel;
-  status: ColumnType<OutreachEventStatus, OutreachEventStatus | undefined, OutreachEventStatus>;
+  channel: OneOf<typeof OUTREACH_CHANNELS>;
+  status: Generated<OneOf<typeof OUTREACH_EVENT_STATUSES>>;
   expired_at: NullableTimestamp;
-  created_at: CreatedAt;
+  created_at: Defaulted<Date>;
 }
 
 export interface SellerQuoteTable {
@@ -171,18 +145,18 @@ export interface SellerQuoteTable {
   row_id: number;
   seller_id: number;
   token: string;
-  token_expires_at: ColumnType<Date, Date | string, Date | string>;
-  status: ColumnType<QuoteStatus, QuoteStatus | undefined, QuoteStatus>;
+  token_expires_at: Timestamp;
+  status: Generated<OneOf<typeof QUOTE_STATUSES>>;
   bid_id: number | null;
-  created_at: CreatedAt;
+  created_at: Defaulted<Date>;
 }
 
 export interface UserSignalTable {
   id: Generated<number>;
   user_id: number;
   signal_type: string;
-  payload: JsonText;
-  created_at: CreatedAt;
+  payload: Generated<string>;
+  created_at: Defaulted<Date>;
 }
 
 export interface AuditLogTable {
@@ -192,9 +166,9 @@ export interface AuditLogTable {
   resource_type: string | null;
   resource_id: string | null;
   success: boolean;
-  details: NullableJsonText;
+  details: string | null;
   request_id: string | null;
-  timestamp: CreatedAt;
+  timestamp: Defaulted<Date>;
 }
 
 export interface DB {

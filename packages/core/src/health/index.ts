@@ -18,17 +18,14 @@ export async function ready(expectedMigrations: readonly string[]): Promise<Read
   const ping = await Database.ping();
   let applied = 0;
   if (ping.reachable) {
-    try {
-      applied = await Database.use(async (db) => {
-        const { rows } = await sql<{ name: string }>`
-          select name from kysely_migration where to_regclass('kysely_migration') is not null`.execute(db);
-        const names = new Set(rows.map((r) => r.name));
-        return expectedMigrations.filter((m) => names.has(m)).length;
-      });
-    } catch (err) {
-      // No migration table yet: nothing is applied.
-      if ((err as { code?: string }).code !== "42P01") throw err;
-    }
+    applied = await Database.use(async (db) => {
+      // A database never migrated has no migration table: nothing is applied.
+      const { rows: table } = await sql<{ found: boolean }>`select to_regclass('kysely_migration') is not null as found`.execute(db);
+      if (!table[0]?.found) return 0;
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+      const names = new Set(rows.map((r) => r.name));
+      return expectedMigrations.filter((m) => names.has(m)).length;
+    });
   }
   const pending = expectedMigrations.length - applied;
   return {

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
+import * as Audit from "../audit/index.ts";
 import { Database } from "../db/index.ts";
+import { VisibleError } from "../error.ts";
 import { unguessableToken } from "../ids.ts";
 
 /**
@@ -64,6 +66,22 @@ export async function fromToken(token: string): Promise<Actor | null> {
   });
 }
 
+/**
+ * The actor behind a bearer token, for a route that needs a user or an admin:
+ * 401 for a missing, malformed, unknown, revoked or expired token; 403 (and an
+ * audit row) for a non-admin on an admin route.
+ */
+export async function authenticate(token: string | null, role: "user" | "admin"): Promise<Actor> {
+  if (!token) throw new VisibleError("unauthorized", "unauthorized", "a bearer token is required");
+  const actor = await fromToken(token);
+  if (!actor) throw new VisibleError("unauthorized", "unauthorized", "the token is invalid, expired or revoked");
+  if (role === "admin" && !actor.isAdmin) {
+    await Audit.record({ action: "admin.access_denied", success: false, userId: actor.userId });
+    throw new VisibleError("forbidden", "forbidden", "this route is for administrators");
+  }
+  return actor;
+}
+
 export interface Created {
   id: number;
   token: string;
@@ -92,14 +110,15 @@ export async function create(
   });
 }
 
-/** Revokes a session; its token fails from now on. Idempotent. */
-export async function revoke(sessionId: number): Promise<void> {
+/** Revokes the actor's session (its token fails from now on) and audits the logout. Idempotent. */
+export async function logout(actor: Pick<Actor, "userId" | "sessionId">): Promise<void> {
   await Database.use((db) =>
     db
       .updateTable("auth_session")
       .set({ revoked_at: sql<Date>`now()` })
-      .where("id", "=", sessionId)
+      .where("id", "=", actor.sessionId)
       .where("revoked_at", "is", null)
       .execute(),
   );
+  await Audit.record({ action: "session.logout", success: true, userId: actor.userId, resourceType: "auth_session", resourceId: actor.sessionId });
 }

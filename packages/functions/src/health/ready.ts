@@ -7,6 +7,5 @@ const expected = migrations.map((m) => m.name);
 /** Readiness: the database answers within DB_POOL_TIMEOUT and every migration is applied; 503 otherwise. */
 export const handler = api({ auth: "none" }, async () => {
   const report = await Health.ready(expected);
-  if (report.status === "ok") return json(200, report);
-  return { status: 503, body: report, headers: { "retry-after": "5" } };
+  return json(report.status === "ok" ? 200 : 503, report);
 });

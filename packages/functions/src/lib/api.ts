@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context as LambdaContext } from "aws-lambda";
 import { z } from "zod";
-import * as Audit from "@shop/core/audit";
 import { Context } from "@shop/core/context";
 import { Database, type ScopeStats } from "@shop/core/db";
 import { DatabaseUnavailableError, VisibleError, type ErrorDetail, type ErrorKind } from "@shop/core/error";
@@ -62,7 +61,7 @@ const STATUS: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
-/** Seconds a client should wait before retrying a 503. */
+/** Seconds a client should wait before retrying any 503 (every 503 here is the database's). */
 const RETRY_AFTER_SECONDS = "2";
 
 function invalid(message: string, details?: ErrorDetail[]): VisibleError {
@@ -100,23 +99,8 @@ function parseJson(raw: Buffer | undefined): unknown {
 }
 
 function bearer(headers: Record<string, string>): string | null {
-  const value = headers["authorization"];
-  if (!value) return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(headers["authorization"] ?? "");
   return match ? match[1]! : null;
-}
-
-async function authenticate(headers: Record<string, string>, auth: Auth): Promise<Session.Actor | null> {
-  if (auth === "none") return null;
-  const token = bearer(headers);
-  if (!token) throw new VisibleError("unauthorized", "unauthorized", "a bearer token is required");
-  const actor = await Session.fromToken(token);
-  if (!actor) throw new VisibleError("unauthorized", "unauthorized", "the token is invalid, expired or revoked");
-  if (auth === "admin" && !actor.isAdmin) {
-    await Audit.record({ action: "admin.access_denied", success: false, userId: actor.userId });
-    throw new VisibleError("forbidden", "forbidden", "this route is for administrators");
-  }
-  return actor;
 }
 
 function lowerHeaders(event: APIGatewayProxyEventV2): Record<string, string> {
@@ -125,44 +109,35 @@ function lowerHeaders(event: APIGatewayProxyEventV2): Record<string, string> {
   return out;
 }
 
-/** Maps a PostgreSQL error that escaped the domain code to the contract, where one clearly applies. */
-function fromDatabase(err: unknown): VisibleError | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === "23505") return new VisibleError("conflict", "conflict", "this conflicts with an existing resource");
-  // A referenced row vanished between the check and the write (a concurrent delete).
-  if (code === "23503") return new VisibleError("not_found", "not_found", "a referenced resource no longer exists");
-  return null;
-}
-
 interface Outcome {
   reply: Reply;
-  /** What to log beside the request line: server faults, and database errors mapped to a 4xx. */
+  /** What to log beside the request line: server faults. */
   error?: unknown;
 }
 
 function errorReply(err: unknown): Outcome {
-  const visible = err instanceof VisibleError ? err : fromDatabase(err);
-  if (!visible) {
+  if (!(err instanceof VisibleError)) {
     return { reply: json(500, { error: { code: "internal", message: "internal error" } }), error: err };
   }
-  const status = STATUS[visible.kind];
-  const headers: Record<string, string> = {};
-  if (status === 401) headers["www-authenticate"] = "Bearer";
-  if (status === 503) headers["retry-after"] = RETRY_AFTER_SECONDS;
+  const status = STATUS[err.kind];
   const body = {
     error: {
-      code: visible.code,
-      message: visible instanceof DatabaseUnavailableError ? "the database is unavailable; retry shortly" : visible.message,
-      ...(visible.details ? { details: visible.details } : {}),
+      code: err.code,
+      message: err instanceof DatabaseUnavailableError ? "the database is unavailable; retry shortly" : err.message,
+      ...(err.details ? { details: err.details } : {}),
     },
   };
-  return { reply: { status, body, headers }, ...(status >= 500 || !(err instanceof VisibleError) ? { error: err } : {}) };
+  return {
+    reply: { status, body, ...(status === 401 ? { headers: { "www-authenticate": "Bearer" } } : {}) },
+    ...(status >= 500 ? { error: err } : {}),
+  };
 }
 
 function toResult(reply: Reply, requestId: string): APIGatewayProxyStructuredResultV2 & { statusCode: number } {
   const headers: Record<string, string> = {
     "x-request-id": requestId,
     "cache-control": "no-store",
+    ...(reply.status === 503 ? { "retry-after": RETRY_AFTER_SECONDS } : {}),
     ...reply.headers,
   };
   if (reply.status === 204 || reply.body === undefined) return { statusCode: reply.status, headers };
@@ -191,7 +166,7 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
         const body = spec.body ? rawBody(event) : undefined;
         const reply = await Database.use(async () => {
           try {
-            const actor = await authenticate(headers, spec.auth);
+            const actor = spec.auth === "none" ? null : await Session.authenticate(bearer(headers), spec.auth);
             ctx.userId = actor?.userId ?? null;
             const req = {
               actor,

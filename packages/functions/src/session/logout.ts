@@ -1,10 +1,8 @@
-import * as Audit from "@shop/core/audit";
 import * as Session from "@shop/core/session";
 import { api, noContent } from "../lib/api.ts";
 
 /** POST /api/auth/logout: revokes the calling session; its token fails from now on. */
 export const handler = api({ auth: "user" }, async ({ actor }) => {
-  await Session.revoke(actor.sessionId);
-  await Audit.record({ action: "session.logout", success: true, resourceType: "auth_session", resourceId: actor.sessionId });
+  await Session.logout(actor);
   return noContent();
 });

@@ -1,7 +1,7 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
- * SST 4 wiring only: the resources live in infra/ (the README's "Deploy" section explains the
+ * SST 4 wiring only: the resources live in infra/ (docs/deploy.md explains the
  * stages, secrets and the migration step). Stages: `production` from main,
  * `pr-<number>` per pull request, or a personal stage for `sst dev`.
  */

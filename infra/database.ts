@@ -13,7 +13,7 @@
  *   without its own secret uses, so all such previews share one preview database.
  *   Cheaper, but previews then share data, and one PR's migration is every PR's.
  *
- * The README's "Deploy" section walks through both.
+ * docs/deploy.md walks through both.
  */
 
 /** Neon's **pooled** URL (`-pooler` host): app traffic, one short connection per request. */

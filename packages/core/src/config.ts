@@ -3,9 +3,9 @@ import { z } from "zod";
 /**
  * Every setting of the service, parsed once from the environment.
  *
- * Names, meanings and defaults follow the reference guide
- * (database-optimization-guide.md); the README documents each one and what it
- * maps to in our drivers. This is the only module that reads `process.env`.
+ * Names, meanings and defaults follow the reference system (the SQLAlchemy
+ * original); docs/configuration.md documents each one and what it maps to in
+ * our drivers. This is the only module that reads `process.env`.
  */
 
 const BOOL_TRUE = new Set(["1", "true", "yes", "on"]);

@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { DatabaseUnavailableError } from "@shop/core/error";
 
 /**
- * Applies index DDL the way production needs it (schema.md, "How indexes are
+ * Applies index DDL the way production needs it (docs/migrations.md, "How index DDL is
  * applied"): one `CREATE INDEX CONCURRENTLY IF NOT EXISTS` per statement,
  * outside any transaction, behind a short `lock_timeout`; an INVALID leftover of
  * an earlier failed build is dropped CONCURRENTLY and rebuilt; a lock timeout

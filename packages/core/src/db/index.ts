@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Kysely, PostgresDialect, sql, type PostgresPoolClient, type Transaction } from "kysely";
+import { Kysely, PostgresDialect, type PostgresPoolClient, type Transaction } from "kysely";
 import { Config, type DatabaseConfig, type DatabaseTarget } from "../config.ts";
 import { createConnector, type Connector, type ConnectorOptions, type DriverName, type RawClient } from "./driver.ts";
 import { isConnectionLost, toCoreError } from "./errors.ts";
@@ -159,16 +159,6 @@ export class DatabaseClient {
     return this.#pool.counters();
   }
 
-  /** Measures one round trip; never throws. */
-  async ping(): Promise<{ reachable: boolean; latency_ms: number }> {
-    const started = performance.now();
-    const reachable = await this.use((db) => sql`select 1`.execute(db)).then(
-      () => true,
-      () => false,
-    );
-    return { reachable, latency_ms: Math.round((performance.now() - started) * 100) / 100 };
-  }
-
   /** Closes the pool's connections and the driver. */
   async close(): Promise<void> {
     await this.#connector.close();
@@ -203,7 +193,6 @@ export const Database = {
   transaction: <T>(fn: (tx: Transaction<DB>) => Promise<T>): Promise<T> => client().transaction(fn),
   scopeStats: (): ScopeStats | null => client().scopeStats(),
   stats: (): PoolStats => client().stats(),
-  ping: () => client().ping(),
   client,
   /** Replaces the process's database (the local server, tests). Returns the previous one. */
   setDefault(next: DatabaseClient | null): DatabaseClient | null {

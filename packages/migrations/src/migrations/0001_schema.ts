@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 
 /**
- * 0001_schema: every table of schema.md, with its constraints, foreign keys and
+ * 0001_schema: every table of the data model, with its constraints, foreign keys and
  * the indexes that back those foreign keys. Frozen in time: it imports nothing
  * from core, and a later schema change is a new migration, never an edit here.
  *

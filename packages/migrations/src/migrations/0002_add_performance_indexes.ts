@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import { applyIndexes, dropIndexes, type IndexBuildOptions, type IndexSpec } from "../concurrent-index.ts";
 
 /**
- * 0002_add_performance_indexes: the index catalog of schema.md (the reference
+ * 0002_add_performance_indexes: the index catalog (docs/migrations.md; the reference
  * guide's `add_performance_indexes`), every index under its exact name, built
  * CONCURRENTLY outside any transaction so that tables stay writable while it
  * runs on a live database. Frozen in time like every migration: a later change

@@ -220,12 +220,3 @@ export async function remove(userId: number, rowId: number): Promise<void> {
     if (!deleted) throw notFound("row");
   });
 }
-
-/** Throws 404 unless the row exists and belongs to the user. */
-export async function assertOwned(userId: number, rowId: number): Promise<void> {
-  const found = await Database.use((db) =>
-    db.selectFrom("row").select("id").where("id", "=", rowId).where("user_id", "=", userId).executeTakeFirst(),
-  );
-  if (!found) throw notFound("row");
-}
-

@@ -17,8 +17,15 @@ import { startServer } from "./server.ts";
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
 
-async function prepareEmbedded(): Promise<string[]> {
+/** What a start prints under the banner, and the demo token its curl example uses (null: no example). */
+interface Notes {
+  lines: string[];
+  token: string | null;
+}
+
+async function prepareEmbedded(): Promise<Notes> {
   const lines: string[] = [];
+  let token: string | null = null;
   const { applied } = await migrateToLatest(Database.client(), runOptionsFrom(Config));
   const target = Config.database.target;
   const where = target.kind === "pglite" && target.dataDir ? `embedded PGlite at ${target.dataDir}` : "in-memory PGlite";
@@ -29,14 +36,14 @@ async function prepareEmbedded(): Promise<string[]> {
   if (demo) {
     const session = await Session.create(demo.id, { userAgent: "npm start" });
     lines.push(`demo user: ${DEMO_EMAIL}`, `demo token (shown once, valid ${Session.DEFAULT_TTL_DAYS} days): ${session.token}`);
-    lines.push(`__TOKEN__${session.token}`);
+    token = session.token;
   }
   if (seed.quoteToken) lines.push(`a seller's quote link: /api/quotes/${seed.quoteToken}`);
   if (seed.shareToken) lines.push(`a public share link: /api/share/${seed.shareToken}`);
-  return lines;
+  return { lines, token };
 }
 
-async function prepareServer(): Promise<string[]> {
+async function prepareServer(): Promise<Notes> {
   const target = Config.database.target;
   const host = target.kind === "postgres" ? target.host : "?";
   const status = await migrationStatus(Database.client());
@@ -45,19 +52,15 @@ async function prepareServer(): Promise<string[]> {
     lines.push(`warning: ${status.pending} migration(s) pending: run \`npm run migrate\` against this database`);
   }
   lines.push("sessions: `npm run session:create -- --email you@example.com` prints a bearer token");
-  return lines;
+  return { lines, token: null };
 }
 
 async function main() {
   const embedded = Config.database.target.kind === "pglite";
-  const notes = embedded ? await prepareEmbedded() : await prepareServer();
+  const { lines, token } = embedded ? await prepareEmbedded() : await prepareServer();
   const server = await startServer({ port: Config.port });
   out(`Shopping Agent API listening on ${server.url}`);
-  let token: string | null = null;
-  for (const line of notes) {
-    if (line.startsWith("__TOKEN__")) token = line.slice("__TOKEN__".length);
-    else out(`  ${line}`);
-  }
+  for (const line of lines) out(`  ${line}`);
   if (token) {
     out("  try:");
     out(`    curl -H "Authorization: Bearer ${token}" ${server.url}/api/rows`);

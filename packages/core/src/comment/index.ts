@@ -80,7 +80,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
       .where("row.user_id", "=", userId)
       .executeTakeFirst();
     if (!row) throw notFound("row");
-    return toPage(row.comments as Array<Columns & { cursor_t: string }>, query.limit, toInfo);
+    return toPage(row.comments, query.limit, toInfo);
   });
 }
 
@@ -133,6 +133,6 @@ export async function create(userId: number, rowId: number, input: CreateInput):
       .executeTakeFirst();
     if (!result) throw notFound("row");
     if (!result.comment) throw notFound("bid");
-    return toInfo(result.comment as Columns);
+    return toInfo(result.comment);
   });
 }

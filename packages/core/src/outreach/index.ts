@@ -70,7 +70,10 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
                   .selectFrom("seller")
                   .select(["seller.id", "seller.name", "seller.domain"])
                   .whereRef("seller.id", "=", "outreach_event.seller_id"),
-              ).as("seller"),
+              )
+                // seller_id is a required foreign key: the subquery always finds its seller.
+                .$notNull()
+                .as("seller"),
             ])
             .whereRef("outreach_event.row_id", "=", "row.id")
             .$if(query.status !== undefined, (qb) => qb.where("outreach_event.status", "=", query.status!))
@@ -81,7 +84,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
       .where("row.user_id", "=", userId)
       .executeTakeFirst();
     if (!row) throw notFound("row");
-    return toPage(row.events as Selected[], query.limit, toInfo);
+    return toPage(row.events, query.limit, toInfo);
   });
 }
 

@@ -167,7 +167,7 @@ export async function fromID(userId: number, rowId: number): Promise<Detail> {
     if (!row) throw notFound("row");
     return {
       ...toInfo(row),
-      bids: row.bids.map((b) => Bid.toInfo(b as Bid.Selected)),
+      bids: row.bids.map(Bid.toInfo),
       selected_bid_id: row.selected_bid_id ?? null,
     };
   });

@@ -150,7 +150,7 @@ export async function fromToken(token: string): Promise<View> {
         created_at: iso(created_at),
         updated_at: iso(updated_at),
       },
-      bids: found.bids.map((b) => Bid.toInfo(b as Bid.Selected)),
+      bids: found.bids.map(Bid.toInfo),
       selected_bid_id: found.selected_bid_id ?? null,
     };
   });

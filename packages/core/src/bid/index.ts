@@ -7,7 +7,7 @@ import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "
 import type { Actor } from "../session/index.ts";
 import { columns, toInfo, type Info } from "./shape.ts";
 
-export { columns, Info, toInfo, type Selected } from "./shape.ts";
+export { Info } from "./shape.ts";
 
 /**
  * Bids: sellers' answers to a row. A bid is reached through its row, and a

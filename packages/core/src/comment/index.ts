@@ -1,7 +1,8 @@
-import { sql } from "kysely";
+import { sql, type Selectable, type ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
+import type { CommentTable } from "../db/types.ts";
 import { BodyId, isoFromDb, PathId } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 
@@ -30,16 +31,8 @@ export type ListQuery = z.infer<typeof ListQuery>;
 export const CreateInput = z.strictObject({ body: Body, bid_id: BodyId.optional() });
 export type CreateInput = z.infer<typeof CreateInput>;
 
-interface Columns {
-  id: number;
-  row_id: number;
-  bid_id: number | null;
-  user_id: number;
-  body: string;
-  created_at: Date | string;
-}
-
-function toInfo(row: Columns): Info {
+/** Both queries below build the comment as JSON, so its timestamp arrives as text. */
+function toInfo(row: ShallowDehydrateObject<Selectable<CommentTable>>): Info {
   return {
     id: row.id,
     row_id: row.row_id,

@@ -1,7 +1,8 @@
+import type { Selectable, ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
-import { OUTREACH_CHANNELS, OUTREACH_EVENT_STATUSES } from "../db/types.ts";
+import { OUTREACH_CHANNELS, OUTREACH_EVENT_STATUSES, type OutreachEventTable } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 import * as Seller from "../seller/index.ts";
@@ -31,17 +32,7 @@ export const ListQuery = PageQuery.extend({ status: Status.optional() });
 export type ListQuery = z.infer<typeof ListQuery>;
 
 /** An event as Postgres builds it inside the page's JSON array (timestamps arrive as text). */
-interface Selected {
-  id: number;
-  row_id: number;
-  seller_id: number;
-  seller: Seller.Info;
-  channel: Info["channel"];
-  status: Info["status"];
-  expired_at: string | null;
-  created_at: string;
-  cursor_t: string;
-}
+type Selected = ShallowDehydrateObject<Selectable<OutreachEventTable>> & { seller: Seller.Info };
 
 /**
  * The outreach events of the caller's row, newest first: 404 for another

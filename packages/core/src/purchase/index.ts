@@ -1,7 +1,7 @@
-import { sql } from "kysely";
+import { sql, type Selectable } from "kysely";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
-import { PURCHASE_STATUSES } from "../db/types.ts";
+import { PURCHASE_STATUSES, type PurchaseEventTable } from "../db/types.ts";
 import { VisibleError } from "../error.ts";
 import { BodyId, iso } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
@@ -64,19 +64,7 @@ const COLUMNS = [
   "purchase_event.created_at",
 ] as const;
 
-interface PurchaseColumns {
-  id: number;
-  user_id: number;
-  row_id: number | null;
-  bid_id: number | null;
-  amount: string;
-  currency: string;
-  status: Info["status"];
-  idempotency_key: string | null;
-  created_at: Date;
-}
-
-function toInfo(row: PurchaseColumns): Info {
+function toInfo(row: Selectable<PurchaseEventTable>): Info {
   return {
     id: row.id,
     user_id: row.user_id,

@@ -1,8 +1,8 @@
-import { sql } from "kysely";
+import { sql, type Selectable } from "kysely";
 import { z } from "zod";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
-import { OUTREACH_STATUSES, ROW_STATUSES } from "../db/types.ts";
+import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
@@ -81,18 +81,7 @@ const SUMMARY_COLUMNS = [
   "row.updated_at",
 ] as const;
 
-interface RowColumns {
-  id: number;
-  user_id: number;
-  title: string;
-  status: Info["status"];
-  outreach_status: Info["outreach_status"];
-  choice_factors: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-function toSummaryBase(row: RowColumns) {
+function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history">) {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -105,7 +94,7 @@ function toSummaryBase(row: RowColumns) {
   };
 }
 
-function toInfo(row: RowColumns & { chat_history: string }): Info {
+function toInfo(row: Selectable<RowTable>): Info {
   return {
     ...toSummaryBase(row),
     chat_history: safeJsonLoads(row.chat_history, { default: [], field: "chat_history", schema: ChatHistory }),

@@ -1,5 +1,7 @@
+import type { Selectable } from "kysely";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
+import type { UserSignalTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
 import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../pagination.ts";
@@ -46,15 +48,7 @@ export type CreateInput = z.infer<typeof CreateInput>;
 export const ListQuery = PageQuery.extend({ signal_type: SignalType.optional() });
 export type ListQuery = z.infer<typeof ListQuery>;
 
-interface SignalColumns {
-  id: number;
-  user_id: number;
-  signal_type: string;
-  payload: string;
-  created_at: Date;
-}
-
-function toInfo(row: SignalColumns): Info {
+function toInfo(row: Selectable<UserSignalTable>): Info {
   return {
     id: row.id,
     user_id: row.user_id,

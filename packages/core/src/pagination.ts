@@ -54,36 +54,40 @@ export function encodeCursor(value: CursorValue): string {
   return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 }
 
-/** Selects a timestamp column as exact UTC text for cursors (alias it `cursor_t`). */
-export function cursorText(column: string): RawBuilder<string> {
-  return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/**
+ * Selects a timestamp column as exact UTC text for cursors (alias it `cursor_t`).
+ * Pass `eb.ref("table.created_at")`: Kysely checks the column against the query's tables.
+ */
+export function cursorText(column: Expression<Date>): RawBuilder<string> {
+  return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
+/** The query's tables a keyset page can walk: those with `created_at` and `id` columns. */
+type KeysetTable<DB, TB extends keyof DB> = {
+  [T in TB]: DB[T] extends { created_at: unknown; id: unknown } ? T : never;
+}[TB] & string;
+
 /** The keyset condition: rows strictly after the cursor in the list's order. */
-export function afterCursor(
-  createdColumn: string,
-  idColumn: string,
-  cursor: CursorValue | undefined,
-  order: "desc" | "asc",
-): Expression<SqlBool> {
+function afterCursor(table: string, cursor: CursorValue | undefined, order: "desc" | "asc"): Expression<SqlBool> {
   if (!cursor) return sql<SqlBool>`true`;
   const op = sql.raw(order === "desc" ? "<" : ">");
-  return sql<SqlBool>`(${sql.ref(createdColumn)}, ${sql.ref(idColumn)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
+  return sql<SqlBool>`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.id`)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
 }
 
 /**
- * Makes `qb` one page of a list over `table`: ordered by (created_at, id),
- * starting after the cursor, fetching one row more than the page so
- * `toPage` can tell whether another page exists. Use with `.$call`.
+ * Makes `qb` one page of a list over `table` (one of the query's tables, so
+ * a typo fails the type-check): ordered by (created_at, id), starting after
+ * the cursor, fetching one row more than the page so `toPage` can tell
+ * whether another page exists. Use with `.$call`.
  */
 export function keysetPage<DB, TB extends keyof DB, O>(
   qb: SelectQueryBuilder<DB, TB, O>,
-  table: string,
+  table: KeysetTable<DB, TB>,
   query: PageQuery,
   order: "desc" | "asc" = "desc",
 ): SelectQueryBuilder<DB, TB, O> {
   return qb
-    .where(afterCursor(`${table}.created_at`, `${table}.id`, query.cursor, order))
+    .where(afterCursor(table, query.cursor, order))
     .orderBy(sql.ref(`${table}.created_at`), order)
     .orderBy(sql.ref(`${table}.id`), order)
     .limit(query.limit + 1);

@@ -37,7 +37,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
         jsonArrayFrom(
           eb
             .selectFrom("bid")
-            .select((b) => [...columns(b), cursorText("bid.created_at").as("cursor_t")])
+            .select((b) => [...columns(b), cursorText(b.ref("bid.created_at")).as("cursor_t")])
             .whereRef("bid.row_id", "=", "row.id")
             .$if(query.liked !== undefined, (qb) => qb.where("bid.is_liked", "=", query.liked!))
             .$if(query.selected !== undefined, (qb) => qb.where("bid.is_selected", "=", query.selected!))
@@ -139,7 +139,7 @@ export async function listBySeller(
         jsonArrayFrom(
           eb
             .selectFrom("bid")
-            .select((b) => [...columns(b), cursorText("bid.created_at").as("cursor_t")])
+            .select((b) => [...columns(b), cursorText(b.ref("bid.created_at")).as("cursor_t")])
             .whereRef("bid.seller_id", "=", "seller.id")
             .$if(!actor.isAdmin, (qb) =>
               qb.where("bid.row_id", "in", (b) =>

@@ -55,14 +55,14 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
         jsonArrayFrom(
           eb
             .selectFrom("comment")
-            .select([
+            .select((c) => [
               "comment.id",
               "comment.row_id",
               "comment.bid_id",
               "comment.user_id",
               "comment.body",
               "comment.created_at",
-              cursorText("comment.created_at").as("cursor_t"),
+              cursorText(c.ref("comment.created_at")).as("cursor_t"),
             ])
             .whereRef("comment.row_id", "=", "row.id")
             .$if(query.bid_id !== undefined, (qb) => qb.where("comment.bid_id", "=", query.bid_id!))

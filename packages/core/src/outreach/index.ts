@@ -55,7 +55,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
               "outreach_event.status",
               "outreach_event.expired_at",
               "outreach_event.created_at",
-              cursorText("outreach_event.created_at").as("cursor_t"),
+              cursorText(o.ref("outreach_event.created_at")).as("cursor_t"),
               jsonObjectFrom(
                 o
                   .selectFrom("seller")

@@ -132,7 +132,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Info>
     const rows = await db
       .selectFrom("purchase_event")
       .select(COLUMNS)
-      .select(cursorText("purchase_event.created_at").as("cursor_t"))
+      .select((eb) => cursorText(eb.ref("purchase_event.created_at")).as("cursor_t"))
       .where("purchase_event.user_id", "=", userId)
       .$if(query.status !== undefined, (qb) => qb.where("purchase_event.status", "=", query.status!))
       .$call((qb) => keysetPage(qb, "purchase_event", query))

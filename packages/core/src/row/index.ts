@@ -108,7 +108,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Summa
       .selectFrom("row")
       .select(SUMMARY_COLUMNS)
       .select((eb) => [
-        cursorText("row.created_at").as("cursor_t"),
+        cursorText(eb.ref("row.created_at")).as("cursor_t"),
         eb
           .selectFrom("bid")
           .select((b) => b.fn.countAll<number>().as("n"))

@@ -88,7 +88,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Info>
     const rows = await db
       .selectFrom("user_signal")
       .select(COLUMNS)
-      .select(cursorText("user_signal.created_at").as("cursor_t"))
+      .select((eb) => cursorText(eb.ref("user_signal.created_at")).as("cursor_t"))
       .where("user_signal.user_id", "=", userId)
       .$if(query.signal_type !== undefined, (qb) => qb.where("user_signal.signal_type", "=", query.signal_type!))
       .$call((qb) => keysetPage(qb, "user_signal", query))

@@ -64,6 +64,12 @@ describe("config", () => {
     });
   });
 
+  it("reads booleans as 1/true/yes/on or 0/false/no/off in any case, and nothing else", () => {
+    for (const raw of ["1", "true", "YES", " On "]) expect(parseConfig({ DB_ECHO: raw }).database.echo).toBe(true);
+    for (const raw of ["0", "False", "no", "OFF"]) expect(parseConfig({ DB_ECHO: raw }).database.echo).toBe(false);
+    for (const raw of ["y", "n", "enabled", "disabled"]) expect(fails({ DB_ECHO: raw })).toMatch(/^DB_ECHO must be true or false/);
+  });
+
   it("treats empty values as unset", () => {
     expect(parseConfig({ DB_POOL_SIZE: "", DATABASE_URL: " " }).database).toMatchObject({
       poolSize: 5,

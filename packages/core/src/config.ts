@@ -8,17 +8,18 @@ import { z } from "zod";
  * maps to in our drivers. This is the only module that reads `process.env`.
  */
 
-const BOOL_TRUE = new Set(["1", "true", "yes", "on"]);
-const BOOL_FALSE = new Set(["0", "false", "no", "off"]);
-
+/** A boolean setting: 1/true/yes/on or 0/false/no/off, any case (not stringbool's extra y/n/enabled/disabled). */
 const bool = (name: string) =>
-  z.string().transform((raw, ctx) => {
-    const v = raw.trim().toLowerCase();
-    if (BOOL_TRUE.has(v)) return true;
-    if (BOOL_FALSE.has(v)) return false;
-    ctx.addIssue({ code: "custom", message: `${name} must be true or false (got "${raw}")` });
-    return z.NEVER;
-  });
+  z
+    .string()
+    .trim()
+    .pipe(
+      z.stringbool({
+        truthy: ["1", "true", "yes", "on"],
+        falsy: ["0", "false", "no", "off"],
+        error: (issue) => `${name} must be true or false (got "${String(issue.input)}")`,
+      }),
+    );
 
 const int = (name: string, min: number) =>
   z.string().transform((raw, ctx) => {

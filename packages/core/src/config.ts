@@ -56,7 +56,7 @@ export type DatabaseTarget =
 const DEFAULT_PGLITE_DIR = ".data/pglite";
 
 /** Parses a DATABASE_URL-style value; unset means the embedded default. */
-export function parseDatabaseUrl(raw: string | undefined, name = "DATABASE_URL"): DatabaseTarget {
+function parseDatabaseUrl(raw: string | undefined, name = "DATABASE_URL"): DatabaseTarget {
   const value = raw?.trim();
   if (!value) return { kind: "pglite", dataDir: DEFAULT_PGLITE_DIR };
   if (value === "memory:" || value === "memory://" || value === "pglite:memory" || value === "pglite://memory") {
@@ -87,7 +87,7 @@ export function parseDatabaseUrl(raw: string | undefined, name = "DATABASE_URL")
 }
 
 /** Neon endpoints live under neon.tech (and neon.build for Neon's own staging). */
-export function isNeonHost(host: string): boolean {
+function isNeonHost(host: string): boolean {
   return /\.neon\.(tech|build)$/i.test(host);
 }
 
@@ -151,7 +151,7 @@ export interface DatabaseConfig {
   slowQueryThresholdMs: number;
 }
 
-export interface MigrationConfig {
+interface MigrationConfig {
   lockTimeoutMs: number;
   maxAttempts: number;
 }

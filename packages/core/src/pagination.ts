@@ -9,11 +9,11 @@ import { VisibleError } from "./error.ts";
  * Postgres stores it: a JS Date would round it and repeat or skip rows) and id.
  */
 
-export const DEFAULT_LIMIT = 20;
-export const MAX_LIMIT = 100;
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
 
 /** `?limit=`: 1..100, default 20. */
-export const Limit = z
+const Limit = z
   .string()
   .regex(/^\d+$/, "limit must be a whole number")
   .transform(Number)
@@ -21,7 +21,7 @@ export const Limit = z
   .optional()
   .transform((n) => n ?? DEFAULT_LIMIT);
 
-export interface CursorValue {
+interface CursorValue {
   /** created_at, ISO 8601 UTC with microseconds. */
   t: string;
   id: number;
@@ -33,7 +33,7 @@ const CursorShape = z.object({
 });
 
 /** `?cursor=`: the opaque value from a previous page's `next_cursor`. */
-export const Cursor = z
+const Cursor = z
   .string()
   .max(200)
   .transform((raw, ctx) => {
@@ -50,7 +50,7 @@ export const Cursor = z
 export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
 export type PageQuery = z.infer<typeof PageQuery>;
 
-export function encodeCursor(value: CursorValue): string {
+function encodeCursor(value: CursorValue): string {
   return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 }
 

@@ -23,7 +23,7 @@ export const Info = z.object({
 export type Info = z.infer<typeof Info>;
 
 /** The comment text: stored trimmed, so whitespace alone is not a comment. */
-export const Body = z.string().trim().min(1, "must not be empty").max(10_000);
+const Body = z.string().trim().min(1, "must not be empty").max(10_000);
 
 export const ListQuery = PageQuery.extend({ bid_id: PathId.optional() });
 export type ListQuery = z.infer<typeof ListQuery>;

@@ -12,8 +12,8 @@ import * as Seller from "../seller/index.ts";
  * how far each got. Read through the row, so only its owner sees them.
  */
 
-export const Status = z.enum(OUTREACH_EVENT_STATUSES);
-export const Channel = z.enum(OUTREACH_CHANNELS);
+const Status = z.enum(OUTREACH_EVENT_STATUSES);
+const Channel = z.enum(OUTREACH_CHANNELS);
 
 /** An outreach event with its seller embedded, as bids embed theirs (never null: seller_id is a required foreign key). */
 export const Info = z.object({

@@ -13,7 +13,7 @@ import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "
  * second charge.
  */
 
-export const Status = z.enum(PURCHASE_STATUSES);
+const Status = z.enum(PURCHASE_STATUSES);
 
 /** A purchase as the API shows it; row_id and bid_id are null once their row is deleted. */
 export const Info = z.object({
@@ -30,7 +30,7 @@ export const Info = z.object({
 export type Info = z.infer<typeof Info>;
 
 /** The `idempotency-key` a client may send with a purchase: 1..255 printable ASCII characters. */
-export const IdempotencyKey = z
+const IdempotencyKey = z
   .string()
   .min(1, "must not be empty")
   .max(255, "must be at most 255 characters")

@@ -12,13 +12,13 @@ import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "
  * (`user_id`), so another user's row is indistinguishable from a missing one.
  */
 
-export const Status = z.enum(ROW_STATUSES);
-export const OutreachStatus = z.enum(OUTREACH_STATUSES);
+const Status = z.enum(ROW_STATUSES);
+const OutreachStatus = z.enum(OUTREACH_STATUSES);
 
 /** choice_factors: what matters to the shopper, a JSON array. */
 export const ChoiceFactors = z.array(z.unknown()).max(200);
 /** chat_history: the conversation so far, a JSON array (large: never read by lists). */
-export const ChatHistory = z.array(z.unknown());
+const ChatHistory = z.array(z.unknown());
 
 const Title = z.string().trim().min(1, "must not be empty").max(500);
 

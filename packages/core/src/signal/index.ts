@@ -11,7 +11,7 @@ import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../paginat
  * brand, a budget hint), each a type and a JSON payload.
  */
 
-export const SignalType = z.string().trim().min(1, "must not be empty").max(100);
+const SignalType = z.string().trim().min(1, "must not be empty").max(100);
 
 /** How deeply a payload may nest; deeper ones cannot be serialized safely (stack depth). */
 export const MAX_PAYLOAD_DEPTH = 32;
@@ -27,7 +27,7 @@ function withinDepth(value: unknown): boolean {
 }
 
 /** payload: whichever JSON value the client sent (the body it arrives in is already parsed JSON). */
-export const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
+const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
 
 /** A signal as the API shows it, the payload parsed. */
 export const Info = z.object({

@@ -20,7 +20,7 @@ export const Info = z.object({
 });
 export type Info = z.infer<typeof Info>;
 
-export function toInfo(row: Pick<Selectable<UserTable>, "id" | "email" | "name" | "is_admin">): Info {
+function toInfo(row: Pick<Selectable<UserTable>, "id" | "email" | "name" | "is_admin">): Info {
   return { id: row.id, email: row.email, name: row.name, is_admin: row.is_admin };
 }
 

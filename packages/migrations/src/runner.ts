@@ -58,10 +58,8 @@ export interface MigrationStatus {
 
 class MigrationError extends Error {
   override name = "MigrationError";
-  readonly migration: string;
   constructor(migration: string, cause: unknown) {
     super(`migration ${migration} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.migration = migration;
   }
 }
 

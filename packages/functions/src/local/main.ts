@@ -7,7 +7,7 @@
  * ready-to-paste curl. With DATABASE_URL it serves that database as it is
  * (run `npm run migrate` against it first). Ctrl-C stops it cleanly.
  */
-import { Config } from "@shop/core/config";
+import { Config, type DatabaseTarget } from "@shop/core/config";
 import { Database } from "@shop/core/db";
 import * as Session from "@shop/core/session";
 import * as User from "@shop/core/user";
@@ -23,12 +23,11 @@ interface Notes {
   token: string | null;
 }
 
-async function prepareEmbedded(): Promise<Notes> {
+async function prepareEmbedded(target: Extract<DatabaseTarget, { kind: "pglite" }>): Promise<Notes> {
   const lines: string[] = [];
   let token: string | null = null;
   const { applied } = await migrateToLatest(Database.client(), runOptionsFrom(Config));
-  const target = Config.database.target;
-  const where = target.kind === "pglite" && target.dataDir ? `embedded PGlite at ${target.dataDir}` : "in-memory PGlite";
+  const where = target.dataDir ? `embedded PGlite at ${target.dataDir}` : "in-memory PGlite";
   lines.push(`database: ${where}${applied.length ? ` (migrated: ${applied.join(", ")})` : ""}`);
   const seed = await seedDemo();
   if (seed.seeded) lines.push("demo data: seeded (users, rows, bids, sellers, comments, outreach, quotes)");
@@ -43,11 +42,9 @@ async function prepareEmbedded(): Promise<Notes> {
   return { lines, token };
 }
 
-async function prepareServer(): Promise<Notes> {
-  const target = Config.database.target;
-  const host = target.kind === "postgres" ? target.host : "?";
+async function prepareServer(target: Extract<DatabaseTarget, { kind: "postgres" }>): Promise<Notes> {
   const status = await migrationStatus(Database.client());
-  const lines = [`database: ${host} (${Database.client().driver} driver, ${Database.client().mode})`];
+  const lines = [`database: ${target.host} (${Database.client().driver} driver, ${Database.client().mode})`];
   if (status.pending > 0) {
     lines.push(`warning: ${status.pending} migration(s) pending: run \`npm run migrate\` against this database`);
   }
@@ -56,8 +53,8 @@ async function prepareServer(): Promise<Notes> {
 }
 
 async function main() {
-  const embedded = Config.database.target.kind === "pglite";
-  const { lines, token } = embedded ? await prepareEmbedded() : await prepareServer();
+  const target = Config.database.target;
+  const { lines, token } = target.kind === "pglite" ? await prepareEmbedded(target) : await prepareServer(target);
   const server = await startServer({ port: Config.port });
   out(`Shopping Agent API listening on ${server.url}`);
   for (const line of lines) out(`  ${line}`);

@@ -157,8 +157,6 @@ interface MigrationConfig {
 }
 
 export interface Config {
-  env: "production" | "development" | "test";
-  inLambda: boolean;
   /** The local server's port (`npm start`); 0 picks a free one. */
   port: number;
   database: DatabaseConfig;
@@ -197,8 +195,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`DB_DRIVER=${e.DB_DRIVER} needs DATABASE_URL to be a postgres:// URL`);
   }
   return {
-    env: e.NODE_ENV,
-    inLambda,
     port: e.PORT,
     database: {
       target,

@@ -14,9 +14,7 @@ function fails(env: Record<string, string>): string {
 
 describe("config", () => {
   it("uses the guide's development defaults when nothing is set", () => {
-    const config = parseConfig({});
-    expect(config.env).toBe("development");
-    expect(config.database).toMatchObject({
+    expect(parseConfig({}).database).toMatchObject({
       target: { kind: "pglite", dataDir: ".data/pglite" },
       poolSize: 5,
       maxOverflow: 5,
@@ -62,6 +60,12 @@ describe("config", () => {
       slowQueryLogging: true,
       slowQueryThresholdMs: 250,
     });
+  });
+
+  it("reads booleans as 1/true/yes/on or 0/false/no/off in any case, and nothing else", () => {
+    for (const raw of ["1", "true", "YES", " On "]) expect(parseConfig({ DB_ECHO: raw }).database.echo).toBe(true);
+    for (const raw of ["0", "False", "no", "OFF"]) expect(parseConfig({ DB_ECHO: raw }).database.echo).toBe(false);
+    for (const raw of ["y", "n", "enabled", "disabled"]) expect(fails({ DB_ECHO: raw })).toMatch(/^DB_ECHO must be true or false/);
   });
 
   it("treats empty values as unset", () => {

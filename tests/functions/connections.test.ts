@@ -14,12 +14,12 @@ captureLogs();
  * on the server when the response is out, not some time later.
  */
 describe.each(serverTargets())("per-request connections on %s", (target) => {
-  const api = useApiDatabase(target, { useNullPool: true });
+  const api = useApiDatabase(target);
   let side: pg.Client;
 
   beforeAll(async () => {
     // Opened first, so the check right after a response costs one query and no connect.
-    side = new pg.Client({ connectionString: api.db().url! });
+    side = new pg.Client({ connectionString: api.url()! });
     await side.connect();
   });
   afterAll(() => side.end());

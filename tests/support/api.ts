@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { Database } from "@shop/core/db";
-import type { DatabaseConfig } from "@shop/core/config";
 import { fromResult, toEvent } from "@shop/functions/local/event";
 import { fallback, matchRoute } from "@shop/functions/routes";
 import { createTestDatabase, stopNeonBridge, type TargetName, type TestDatabase } from "./db.ts";
@@ -71,10 +70,10 @@ export async function call<T = Json>(method: string, url: string, options: CallO
  * Gives a describe block its own migrated database of `target`, installed as
  * the process database that handlers use, and removes it afterwards.
  */
-export function useApiDatabase(target: TargetName, settings: Partial<DatabaseConfig> = {}): { db: () => TestDatabase } {
+export function useApiDatabase(target: TargetName): { url: () => string | null } {
   let db: TestDatabase | null = null;
   beforeAll(async () => {
-    db = await createTestDatabase(target, { settings: { useNullPool: true, ...settings } });
+    db = await createTestDatabase(target, { settings: { useNullPool: true } });
     Database.setDefault(db.client);
   });
   afterAll(async () => {
@@ -82,12 +81,8 @@ export function useApiDatabase(target: TargetName, settings: Partial<DatabaseCon
     await db?.drop();
     await stopNeonBridge();
   });
-  return {
-    db: () => {
-      if (!db) throw new Error("the database is created in beforeAll");
-      return db;
-    },
-  };
+  /** The database's plain `pg` URL for side-channel checks (server targets; null on PGlite). */
+  return { url: () => db?.url ?? null };
 }
 
 /** Asserts the contract's 400: `invalid_request` with a detail at `path` (e.g. "body.title"). */

@@ -19,7 +19,7 @@ import "./context.ts";
  */
 
 /** Client options beyond settings: log capture, pool internals. */
-export interface ClientExtras {
+interface ClientExtras {
   writeLog?: (line: string) => void;
   prePingBypassMs?: number;
 }

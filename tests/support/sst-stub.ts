@@ -9,7 +9,7 @@
  */
 
 /** Stands in for a Pulumi Output: records which resource attribute it would resolve to. */
-export class FakeOutput {
+class FakeOutput {
   readonly from: string;
   constructor(from: string) {
     this.from = from;
@@ -23,7 +23,7 @@ export class FakeOutput {
 }
 
 /** Pulumi resource options as the config passes them; only what tests read. */
-export interface FakeOptions {
+interface FakeOptions {
   dependsOn?: unknown;
   parent?: unknown;
 }
@@ -37,7 +37,7 @@ export interface Created {
   resource: object;
 }
 
-export interface RecordedRoute {
+interface RecordedRoute {
   key: string;
   /** The handler argument of `api.route()`, after the API's `transform.route.handler` ran. */
   handler: unknown;

@@ -8,17 +8,18 @@ import { z } from "zod";
  * our drivers. This is the only module that reads `process.env`.
  */
 
-const BOOL_TRUE = new Set(["1", "true", "yes", "on"]);
-const BOOL_FALSE = new Set(["0", "false", "no", "off"]);
-
+/** A boolean setting: 1/true/yes/on or 0/false/no/off, any case (not stringbool's extra y/n/enabled/disabled). */
 const bool = (name: string) =>
-  z.string().transform((raw, ctx) => {
-    const v = raw.trim().toLowerCase();
-    if (BOOL_TRUE.has(v)) return true;
-    if (BOOL_FALSE.has(v)) return false;
-    ctx.addIssue({ code: "custom", message: `${name} must be true or false (got "${raw}")` });
-    return z.NEVER;
-  });
+  z
+    .string()
+    .trim()
+    .pipe(
+      z.stringbool({
+        truthy: ["1", "true", "yes", "on"],
+        falsy: ["0", "false", "no", "off"],
+        error: (issue) => `${name} must be true or false (got "${String(issue.input)}")`,
+      }),
+    );
 
 const int = (name: string, min: number) =>
   z.string().transform((raw, ctx) => {
@@ -55,7 +56,7 @@ export type DatabaseTarget =
 const DEFAULT_PGLITE_DIR = ".data/pglite";
 
 /** Parses a DATABASE_URL-style value; unset means the embedded default. */
-export function parseDatabaseUrl(raw: string | undefined, name = "DATABASE_URL"): DatabaseTarget {
+function parseDatabaseUrl(raw: string | undefined, name = "DATABASE_URL"): DatabaseTarget {
   const value = raw?.trim();
   if (!value) return { kind: "pglite", dataDir: DEFAULT_PGLITE_DIR };
   if (value === "memory:" || value === "memory://" || value === "pglite:memory" || value === "pglite://memory") {
@@ -86,7 +87,7 @@ export function parseDatabaseUrl(raw: string | undefined, name = "DATABASE_URL")
 }
 
 /** Neon endpoints live under neon.tech (and neon.build for Neon's own staging). */
-export function isNeonHost(host: string): boolean {
+function isNeonHost(host: string): boolean {
   return /\.neon\.(tech|build)$/i.test(host);
 }
 
@@ -150,14 +151,12 @@ export interface DatabaseConfig {
   slowQueryThresholdMs: number;
 }
 
-export interface MigrationConfig {
+interface MigrationConfig {
   lockTimeoutMs: number;
   maxAttempts: number;
 }
 
 export interface Config {
-  env: "production" | "development" | "test";
-  inLambda: boolean;
   /** The local server's port (`npm start`); 0 picks a free one. */
   port: number;
   database: DatabaseConfig;
@@ -196,8 +195,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`DB_DRIVER=${e.DB_DRIVER} needs DATABASE_URL to be a postgres:// URL`);
   }
   return {
-    env: e.NODE_ENV,
-    inLambda,
     port: e.PORT,
     database: {
       target,

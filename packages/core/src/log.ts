@@ -6,7 +6,7 @@ import { Context } from "./context.ts";
  * and errors to stderr. Never log secrets: tokens, passwords, full URLs.
  */
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogLevel = "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 export type LogSink = (level: LogLevel, line: string) => void;
 
@@ -53,7 +53,6 @@ function emit(level: LogLevel, msg: string, fields?: LogFields): void {
 
 /** The logger. Pass an error as `err` to get its message, code and stack. */
 export const Log = {
-  debug: (msg: string, fields?: LogFields) => emit("debug", msg, fields),
   info: (msg: string, fields?: LogFields) => emit("info", msg, fields),
   warn: (msg: string, fields?: LogFields) => emit("warn", msg, fields),
   error: (msg: string, fields?: LogFields) => emit("error", msg, fields),

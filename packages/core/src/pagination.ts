@@ -9,11 +9,11 @@ import { VisibleError } from "./error.ts";
  * Postgres stores it: a JS Date would round it and repeat or skip rows) and id.
  */
 
-export const DEFAULT_LIMIT = 20;
-export const MAX_LIMIT = 100;
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
 
 /** `?limit=`: 1..100, default 20. */
-export const Limit = z
+const Limit = z
   .string()
   .regex(/^\d+$/, "limit must be a whole number")
   .transform(Number)
@@ -21,7 +21,7 @@ export const Limit = z
   .optional()
   .transform((n) => n ?? DEFAULT_LIMIT);
 
-export interface CursorValue {
+interface CursorValue {
   /** created_at, ISO 8601 UTC with microseconds. */
   t: string;
   id: number;
@@ -33,7 +33,7 @@ const CursorShape = z.object({
 });
 
 /** `?cursor=`: the opaque value from a previous page's `next_cursor`. */
-export const Cursor = z
+const Cursor = z
   .string()
   .max(200)
   .transform((raw, ctx) => {
@@ -50,40 +50,44 @@ export const Cursor = z
 export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
 export type PageQuery = z.infer<typeof PageQuery>;
 
-export function encodeCursor(value: CursorValue): string {
+function encodeCursor(value: CursorValue): string {
   return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 }
 
-/** Selects a timestamp column as exact UTC text for cursors (alias it `cursor_t`). */
-export function cursorText(column: string): RawBuilder<string> {
-  return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/**
+ * Selects a timestamp column as exact UTC text for cursors (alias it `cursor_t`).
+ * Pass `eb.ref("table.created_at")`: Kysely checks the column against the query's tables.
+ */
+export function cursorText(column: Expression<Date>): RawBuilder<string> {
+  return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
+/** The query's tables a keyset page can walk: those with `created_at` and `id` columns. */
+type KeysetTable<DB, TB extends keyof DB> = {
+  [T in TB]: DB[T] extends { created_at: unknown; id: unknown } ? T : never;
+}[TB] & string;
+
 /** The keyset condition: rows strictly after the cursor in the list's order. */
-export function afterCursor(
-  createdColumn: string,
-  idColumn: string,
-  cursor: CursorValue | undefined,
-  order: "desc" | "asc",
-): Expression<SqlBool> {
+function afterCursor(table: string, cursor: CursorValue | undefined, order: "desc" | "asc"): Expression<SqlBool> {
   if (!cursor) return sql<SqlBool>`true`;
   const op = sql.raw(order === "desc" ? "<" : ">");
-  return sql<SqlBool>`(${sql.ref(createdColumn)}, ${sql.ref(idColumn)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
+  return sql<SqlBool>`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.id`)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
 }
 
 /**
- * Makes `qb` one page of a list over `table`: ordered by (created_at, id),
- * starting after the cursor, fetching one row more than the page so
- * `toPage` can tell whether another page exists. Use with `.$call`.
+ * Makes `qb` one page of a list over `table` (one of the query's tables, so
+ * a typo fails the type-check): ordered by (created_at, id), starting after
+ * the cursor, fetching one row more than the page so `toPage` can tell
+ * whether another page exists. Use with `.$call`.
  */
 export function keysetPage<DB, TB extends keyof DB, O>(
   qb: SelectQueryBuilder<DB, TB, O>,
-  table: string,
+  table: KeysetTable<DB, TB>,
   query: PageQuery,
   order: "desc" | "asc" = "desc",
 ): SelectQueryBuilder<DB, TB, O> {
   return qb
-    .where(afterCursor(`${table}.created_at`, `${table}.id`, query.cursor, order))
+    .where(afterCursor(table, query.cursor, order))
     .orderBy(sql.ref(`${table}.created_at`), order)
     .orderBy(sql.ref(`${table}.id`), order)
     .limit(query.limit + 1);

@@ -7,7 +7,7 @@
  * handler code.
  */
 
-export type Method = "GET" | "POST" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 export interface Route {
   method: Method;

@@ -54,7 +54,7 @@ function quoteIdent(name: string): string {
 const RESERVED = new Set(["user", "row", "timestamp"]);
 
 /** The CREATE statement for one index, exactly as the migration runs it. */
-export function createIndexSql(spec: IndexSpec): string {
+function createIndexSql(spec: IndexSpec): string {
   return [
     `CREATE ${spec.unique ? "UNIQUE " : ""}INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(spec.name)}`,
     spec.raw ? `ON ${quoteIdent(spec.table)} ${spec.raw}` : `ON ${quoteIdent(spec.table)} (${spec.columns})`,
@@ -65,15 +65,15 @@ export function createIndexSql(spec: IndexSpec): string {
     .join(" ");
 }
 
-export function dropIndexSql(name: string): string {
+function dropIndexSql(name: string): string {
   return `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`;
 }
 
-export function lockTimeoutSql(ms: number): string {
+function lockTimeoutSql(ms: number): string {
   return `SET lock_timeout = '${Math.max(1, Math.round(ms))}ms'`;
 }
 
-export function statementTimeoutSql(ms: number): string {
+function statementTimeoutSql(ms: number): string {
   return `SET statement_timeout = ${Math.max(0, Math.round(ms))}`;
 }
 
@@ -100,13 +100,13 @@ export function indexPlanSql(specs: readonly IndexSpec[], options: Pick<IndexBui
   return `${lines.join("\n")}\n`;
 }
 
-export interface IndexState {
+interface IndexState {
   valid: boolean;
   ready: boolean;
 }
 
 /** The index's validity in the current schema, or null if it does not exist. */
-export async function indexState(db: Kysely<any>, name: string): Promise<IndexState | null> {
+async function indexState(db: Kysely<any>, name: string): Promise<IndexState | null> {
   const { rows } = await sql<{ valid: boolean; ready: boolean }>`
     SELECT i.indisvalid AS valid, i.indisready AS ready
     FROM pg_index i

@@ -26,7 +26,7 @@ import { catalog, migrations, schemaStatements } from "./migrations/index.ts";
 const PINNED = { pinned: true } as const;
 
 /** pg_advisory_lock key of the whole run ("shop-mig" in ASCII). */
-export const RUN_LOCK_KEY = 0x73686f702d6d6967n;
+const RUN_LOCK_KEY = 0x73686f702d6d6967n;
 
 export interface RunOptions {
   lockTimeoutMs: number;
@@ -56,15 +56,13 @@ export interface MigrationStatus {
   migrations: Array<{ name: string; executed_at: string | null }>;
 }
 
-export class MigrationError extends Error {
+class MigrationError extends Error {
   override name = "MigrationError";
-  readonly migration: string;
   constructor(migration: string, cause: unknown) {
     // The database's own words: core's error map keeps them as the cause of what it maps.
     let root = cause;
     while (root instanceof Error && root.cause instanceof Error) root = root.cause;
     super(`migration ${migration} failed: ${root instanceof Error ? root.message : String(root)}`, { cause });
-    this.migration = migration;
   }
 }
 

@@ -5,9 +5,9 @@ import { Database } from "../db/index.ts";
 import { QueryBool } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 import type { Actor } from "../session/index.ts";
-import { columns, toInfo, type Info, type Selected } from "./shape.ts";
+import { columns, toInfo, type Info } from "./shape.ts";
 
-export { columns, Info, toInfo, type Selected } from "./shape.ts";
+export { Info } from "./shape.ts";
 
 /**
  * Bids: sellers' answers to a row. A bid is reached through its row, and a
@@ -24,9 +24,6 @@ export type ListQuery = z.infer<typeof ListQuery>;
 export const UpdateInput = z.strictObject({ is_liked: z.boolean() });
 export type UpdateInput = z.infer<typeof UpdateInput>;
 
-/** A bid inside JSON built by Postgres, with the cursor text its page needs. */
-type PagedBid = Selected & { cursor_t: string };
-
 /**
  * The bids of the caller's row, newest first, with sellers. One statement:
  * the row lookup carries the page as a JSON array, so a missing or foreign
@@ -40,7 +37,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
         jsonArrayFrom(
           eb
             .selectFrom("bid")
-            .select((b) => [...columns(b), cursorText("bid.created_at").as("cursor_t")])
+            .select((b) => [...columns(b), cursorText(b.ref("bid.created_at")).as("cursor_t")])
             .whereRef("bid.row_id", "=", "row.id")
             .$if(query.liked !== undefined, (qb) => qb.where("bid.is_liked", "=", query.liked!))
             .$if(query.selected !== undefined, (qb) => qb.where("bid.is_selected", "=", query.selected!))
@@ -51,7 +48,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
       .where("row.user_id", "=", userId)
       .executeTakeFirst();
     if (!row) throw notFound("row");
-    return toPage(row.bids as PagedBid[], query.limit, toInfo);
+    return toPage(row.bids, query.limit, toInfo);
   });
 }
 
@@ -142,7 +139,7 @@ export async function listBySeller(
         jsonArrayFrom(
           eb
             .selectFrom("bid")
-            .select((b) => [...columns(b), cursorText("bid.created_at").as("cursor_t")])
+            .select((b) => [...columns(b), cursorText(b.ref("bid.created_at")).as("cursor_t")])
             .whereRef("bid.seller_id", "=", "seller.id")
             .$if(!actor.isAdmin, (qb) =>
               qb.where("bid.row_id", "in", (b) =>
@@ -155,6 +152,6 @@ export async function listBySeller(
       .where("seller.id", "=", sellerId)
       .executeTakeFirst();
     if (!seller) throw notFound("seller");
-    return toPage(seller.bids as PagedBid[], query.limit, toInfo);
+    return toPage(seller.bids, query.limit, toInfo);
   });
 }

@@ -1,7 +1,7 @@
-import { sql, type ExpressionBuilder } from "kysely";
+import { sql, type ExpressionBuilder, type Selectable, type ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
-import type { DB } from "../db/types.ts";
+import type { BidTable, DB } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";
 import * as Seller from "../seller/index.ts";
 
@@ -23,22 +23,8 @@ export const Info = z.object({
 });
 export type Info = z.infer<typeof Info>;
 
-/** A bid row as selected by `columns` (directly, or inside JSON built by Postgres). */
-export interface Selected {
-  id: number;
-  row_id: number;
-  seller_id: number | null;
-  seller: Seller.Info | null;
-  title: string;
-  price: string;
-  currency: string;
-  url: string;
-  image_url: string | null;
-  source: string;
-  is_selected: boolean;
-  is_liked: boolean;
-  created_at: Date | string;
-}
+/** A bid as selected by `columns`: directly, or inside JSON built by Postgres (timestamps as text). */
+type Selected = (Selectable<BidTable> | ShallowDehydrateObject<Selectable<BidTable>>) & { seller: Seller.Info | null };
 
 /**
  * The columns of a bid with its seller, for any query over `bid`. The price

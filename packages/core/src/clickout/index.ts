@@ -15,9 +15,9 @@ export const Handler = z.enum(HANDLERS);
 export type Handler = z.infer<typeof Handler>;
 
 /** A user's clickouts in this many seconds, beyond SUSPICIOUS_AFTER, are suspicious. */
-export const WINDOW_SECONDS = 60;
+const WINDOW_SECONDS = 60;
 /** How many clickouts within the window are normal: the next one is suspicious. */
-export const SUSPICIOUS_AFTER = 10;
+const SUSPICIOUS_AFTER = 10;
 
 /**
  * The handler table. Hosts are matched on the URL as written (ASCII case

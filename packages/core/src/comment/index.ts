@@ -1,7 +1,8 @@
-import { sql } from "kysely";
+import { sql, type Selectable, type ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
+import type { CommentTable } from "../db/types.ts";
 import { BodyId, isoFromDb, PathId } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 
@@ -22,7 +23,7 @@ export const Info = z.object({
 export type Info = z.infer<typeof Info>;
 
 /** The comment text: stored trimmed, so whitespace alone is not a comment. */
-export const Body = z.string().trim().min(1, "must not be empty").max(10_000);
+const Body = z.string().trim().min(1, "must not be empty").max(10_000);
 
 export const ListQuery = PageQuery.extend({ bid_id: PathId.optional() });
 export type ListQuery = z.infer<typeof ListQuery>;
@@ -30,16 +31,8 @@ export type ListQuery = z.infer<typeof ListQuery>;
 export const CreateInput = z.strictObject({ body: Body, bid_id: BodyId.optional() });
 export type CreateInput = z.infer<typeof CreateInput>;
 
-interface Columns {
-  id: number;
-  row_id: number;
-  bid_id: number | null;
-  user_id: number;
-  body: string;
-  created_at: Date | string;
-}
-
-function toInfo(row: Columns): Info {
+/** Both queries below build the comment as JSON, so its timestamp arrives as text. */
+function toInfo(row: ShallowDehydrateObject<Selectable<CommentTable>>): Info {
   return {
     id: row.id,
     row_id: row.row_id,
@@ -62,14 +55,14 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
         jsonArrayFrom(
           eb
             .selectFrom("comment")
-            .select([
+            .select((c) => [
               "comment.id",
               "comment.row_id",
               "comment.bid_id",
               "comment.user_id",
               "comment.body",
               "comment.created_at",
-              cursorText("comment.created_at").as("cursor_t"),
+              cursorText(c.ref("comment.created_at")).as("cursor_t"),
             ])
             .whereRef("comment.row_id", "=", "row.id")
             .$if(query.bid_id !== undefined, (qb) => qb.where("comment.bid_id", "=", query.bid_id!))
@@ -80,7 +73,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
       .where("row.user_id", "=", userId)
       .executeTakeFirst();
     if (!row) throw notFound("row");
-    return toPage(row.comments as Array<Columns & { cursor_t: string }>, query.limit, toInfo);
+    return toPage(row.comments, query.limit, toInfo);
   });
 }
 
@@ -133,6 +126,6 @@ export async function create(userId: number, rowId: number, input: CreateInput):
       .executeTakeFirst();
     if (!result) throw notFound("row");
     if (!result.comment) throw notFound("bid");
-    return toInfo(result.comment as Columns);
+    return toInfo(result.comment);
   });
 }

@@ -69,7 +69,7 @@ function typesWithInt8(base: TypeSource) {
 }
 
 /** Chooses the driver for a target: explicit DB_DRIVER wins, else Neon hosts use Neon. */
-export function resolveDriver(options: Pick<ConnectorOptions, "target" | "driver">): DriverName {
+function resolveDriver(options: Pick<ConnectorOptions, "target" | "driver">): DriverName {
   if (options.target.kind === "pglite") return "pglite";
   if (options.driver === "neon" || options.driver === "pg") return options.driver;
   return options.target.neon ? "neon" : "pg";
@@ -230,7 +230,7 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
 }
 
 /** One process at a time may open a PGlite directory: two would corrupt it. */
-export class DataDirLockedError extends Error {
+class DataDirLockedError extends Error {
   override name = "DataDirLockedError";
 }
 

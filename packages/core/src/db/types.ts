@@ -17,7 +17,7 @@ type Money = ColumnType<string, string | number, string | number>;
 
 export const ROW_STATUSES = ["sourcing", "inviting", "bids_arriving", "reviewing", "selected", "purchased", "closed", "archived"] as const;
 export const OUTREACH_STATUSES = ["not_started", "in_progress", "completed", "failed"] as const;
-export const MERCHANT_STATUSES = ["pending", "active", "suspended"] as const;
+const MERCHANT_STATUSES = ["pending", "active", "suspended"] as const;
 export const PURCHASE_STATUSES = ["pending", "completed", "failed", "refunded"] as const;
 export const OUTREACH_CHANNELS = ["email", "sms", "web"] as const;
 export const OUTREACH_EVENT_STATUSES = ["queued", "sent", "opened", "responded", "expired"] as const;
@@ -34,7 +34,7 @@ export interface UserTable {
   created_at: Defaulted<Date>;
 }
 
-export interface AuthSessionTable {
+interface AuthSessionTable {
   id: Generated<number>;
   user_id: number;
   token_hash: string;
@@ -45,14 +45,14 @@ export interface AuthSessionTable {
   user_agent: string | null;
 }
 
-export interface SellerTable {
+interface SellerTable {
   id: Generated<number>;
   name: string;
   domain: string | null;
   created_at: Defaulted<Date>;
 }
 
-export interface MerchantTable {
+interface MerchantTable {
   id: Generated<number>;
   name: string;
   status: Generated<OneOf<typeof MERCHANT_STATUSES>>;
@@ -97,7 +97,7 @@ export interface CommentTable {
 }
 
 /** row_id and bid_id turn null when the row or bid is deleted: clickouts and purchases outlive them. */
-export interface ClickoutEventTable {
+interface ClickoutEventTable {
   id: Generated<number>;
   user_id: number;
   row_id: number | null;
@@ -120,7 +120,7 @@ export interface PurchaseEventTable {
   created_at: Defaulted<Date>;
 }
 
-export interface ShareLinkTable {
+interface ShareLinkTable {
   id: Generated<number>;
   token: string;
   resource_type: OneOf<typeof SHARE_RESOURCE_TYPES>;
@@ -140,7 +140,7 @@ export interface OutreachEventTable {
   created_at: Defaulted<Date>;
 }
 
-export interface SellerQuoteTable {
+interface SellerQuoteTable {
   id: Generated<number>;
   row_id: number;
   seller_id: number;
@@ -159,7 +159,7 @@ export interface UserSignalTable {
   created_at: Defaulted<Date>;
 }
 
-export interface AuditLogTable {
+interface AuditLogTable {
   id: Generated<number>;
   user_id: number | null;
   action: string;

@@ -1,7 +1,8 @@
+import type { Selectable, ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
-import { OUTREACH_CHANNELS, OUTREACH_EVENT_STATUSES } from "../db/types.ts";
+import { OUTREACH_CHANNELS, OUTREACH_EVENT_STATUSES, type OutreachEventTable } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
 import * as Seller from "../seller/index.ts";
@@ -11,8 +12,8 @@ import * as Seller from "../seller/index.ts";
  * how far each got. Read through the row, so only its owner sees them.
  */
 
-export const Status = z.enum(OUTREACH_EVENT_STATUSES);
-export const Channel = z.enum(OUTREACH_CHANNELS);
+const Status = z.enum(OUTREACH_EVENT_STATUSES);
+const Channel = z.enum(OUTREACH_CHANNELS);
 
 /** An outreach event with its seller embedded, as bids embed theirs (never null: seller_id is a required foreign key). */
 export const Info = z.object({
@@ -31,17 +32,7 @@ export const ListQuery = PageQuery.extend({ status: Status.optional() });
 export type ListQuery = z.infer<typeof ListQuery>;
 
 /** An event as Postgres builds it inside the page's JSON array (timestamps arrive as text). */
-interface Selected {
-  id: number;
-  row_id: number;
-  seller_id: number;
-  seller: Seller.Info;
-  channel: Info["channel"];
-  status: Info["status"];
-  expired_at: string | null;
-  created_at: string;
-  cursor_t: string;
-}
+type Selected = ShallowDehydrateObject<Selectable<OutreachEventTable>> & { seller: Seller.Info };
 
 /**
  * The outreach events of the caller's row, newest first: 404 for another
@@ -64,13 +55,16 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
               "outreach_event.status",
               "outreach_event.expired_at",
               "outreach_event.created_at",
-              cursorText("outreach_event.created_at").as("cursor_t"),
+              cursorText(o.ref("outreach_event.created_at")).as("cursor_t"),
               jsonObjectFrom(
                 o
                   .selectFrom("seller")
                   .select(["seller.id", "seller.name", "seller.domain"])
                   .whereRef("seller.id", "=", "outreach_event.seller_id"),
-              ).as("seller"),
+              )
+                // seller_id is a required foreign key: the subquery always finds its seller.
+                .$notNull()
+                .as("seller"),
             ])
             .whereRef("outreach_event.row_id", "=", "row.id")
             .$if(query.status !== undefined, (qb) => qb.where("outreach_event.status", "=", query.status!))
@@ -81,7 +75,7 @@ export async function list(userId: number, rowId: number, query: ListQuery): Pro
       .where("row.user_id", "=", userId)
       .executeTakeFirst();
     if (!row) throw notFound("row");
-    return toPage(row.events as Selected[], query.limit, toInfo);
+    return toPage(row.events, query.limit, toInfo);
   });
 }
 

@@ -1,7 +1,7 @@
-import { sql } from "kysely";
+import { sql, type Selectable } from "kysely";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
-import { PURCHASE_STATUSES } from "../db/types.ts";
+import { PURCHASE_STATUSES, type PurchaseEventTable } from "../db/types.ts";
 import { VisibleError } from "../error.ts";
 import { BodyId, iso } from "../ids.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
@@ -13,7 +13,7 @@ import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "
  * second charge.
  */
 
-export const Status = z.enum(PURCHASE_STATUSES);
+const Status = z.enum(PURCHASE_STATUSES);
 
 /** A purchase as the API shows it; row_id and bid_id are null once their row is deleted. */
 export const Info = z.object({
@@ -30,7 +30,7 @@ export const Info = z.object({
 export type Info = z.infer<typeof Info>;
 
 /** The `idempotency-key` a client may send with a purchase: 1..255 printable ASCII characters. */
-export const IdempotencyKey = z
+const IdempotencyKey = z
   .string()
   .min(1, "must not be empty")
   .max(255, "must be at most 255 characters")
@@ -64,19 +64,7 @@ const COLUMNS = [
   "purchase_event.created_at",
 ] as const;
 
-interface PurchaseColumns {
-  id: number;
-  user_id: number;
-  row_id: number | null;
-  bid_id: number | null;
-  amount: string;
-  currency: string;
-  status: Info["status"];
-  idempotency_key: string | null;
-  created_at: Date;
-}
-
-function toInfo(row: PurchaseColumns): Info {
+function toInfo(row: Selectable<PurchaseEventTable>): Info {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -144,7 +132,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Info>
     const rows = await db
       .selectFrom("purchase_event")
       .select(COLUMNS)
-      .select(cursorText("purchase_event.created_at").as("cursor_t"))
+      .select((eb) => cursorText(eb.ref("purchase_event.created_at")).as("cursor_t"))
       .where("purchase_event.user_id", "=", userId)
       .$if(query.status !== undefined, (qb) => qb.where("purchase_event.status", "=", query.status!))
       .$call((qb) => keysetPage(qb, "purchase_event", query))

@@ -15,7 +15,7 @@ import * as Row from "../row/index.ts";
  * the seller what they are quoting for and nothing about the shopper.
  */
 
-export const Status = z.enum(QUOTE_STATUSES);
+const Status = z.enum(QUOTE_STATUSES);
 
 /** GET /api/quotes/{token}: what the seller is asked to quote for. */
 export const View = z.object({
@@ -39,7 +39,7 @@ function canonicalPrice(text: string): string {
  * A price as a decimal string, or a JSON number that is normalised to one.
  * A float with more than 2 decimals (0.1 + 0.2) is refused, never rounded.
  */
-export const Price = z
+const Price = z
   .union([z.string(), z.number()], 'must be a decimal string such as "129.00"')
   .transform((value, ctx) => {
     // String() writes very large or tiny numbers in exponent form (1e+21, 1e-7), which the pattern refuses.

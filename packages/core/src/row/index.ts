@@ -1,8 +1,8 @@
-import { sql } from "kysely";
+import { sql, type Selectable } from "kysely";
 import { z } from "zod";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
-import { OUTREACH_STATUSES, ROW_STATUSES } from "../db/types.ts";
+import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
 import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
@@ -12,13 +12,13 @@ import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "
  * (`user_id`), so another user's row is indistinguishable from a missing one.
  */
 
-export const Status = z.enum(ROW_STATUSES);
-export const OutreachStatus = z.enum(OUTREACH_STATUSES);
+const Status = z.enum(ROW_STATUSES);
+const OutreachStatus = z.enum(OUTREACH_STATUSES);
 
 /** choice_factors: what matters to the shopper, a JSON array. */
 export const ChoiceFactors = z.array(z.unknown()).max(200);
 /** chat_history: the conversation so far, a JSON array (large: never read by lists). */
-export const ChatHistory = z.array(z.unknown());
+const ChatHistory = z.array(z.unknown());
 
 const Title = z.string().trim().min(1, "must not be empty").max(500);
 
@@ -81,18 +81,7 @@ const SUMMARY_COLUMNS = [
   "row.updated_at",
 ] as const;
 
-interface RowColumns {
-  id: number;
-  user_id: number;
-  title: string;
-  status: Info["status"];
-  outreach_status: Info["outreach_status"];
-  choice_factors: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-function toSummaryBase(row: RowColumns) {
+function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history">) {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -105,7 +94,7 @@ function toSummaryBase(row: RowColumns) {
   };
 }
 
-function toInfo(row: RowColumns & { chat_history: string }): Info {
+function toInfo(row: Selectable<RowTable>): Info {
   return {
     ...toSummaryBase(row),
     chat_history: safeJsonLoads(row.chat_history, { default: [], field: "chat_history", schema: ChatHistory }),
@@ -119,7 +108,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Summa
       .selectFrom("row")
       .select(SUMMARY_COLUMNS)
       .select((eb) => [
-        cursorText("row.created_at").as("cursor_t"),
+        cursorText(eb.ref("row.created_at")).as("cursor_t"),
         eb
           .selectFrom("bid")
           .select((b) => b.fn.countAll<number>().as("n"))
@@ -167,7 +156,7 @@ export async function fromID(userId: number, rowId: number): Promise<Detail> {
     if (!row) throw notFound("row");
     return {
       ...toInfo(row),
-      bids: row.bids.map((b) => Bid.toInfo(b as Bid.Selected)),
+      bids: row.bids.map(Bid.toInfo),
       selected_bid_id: row.selected_bid_id ?? null,
     };
   });
@@ -220,12 +209,3 @@ export async function remove(userId: number, rowId: number): Promise<void> {
     if (!deleted) throw notFound("row");
   });
 }
-
-/** Throws 404 unless the row exists and belongs to the user. */
-export async function assertOwned(userId: number, rowId: number): Promise<void> {
-  const found = await Database.use((db) =>
-    db.selectFrom("row").select("id").where("id", "=", rowId).where("user_id", "=", userId).executeTakeFirst(),
-  );
-  if (!found) throw notFound("row");
-}
-

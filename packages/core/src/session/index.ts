@@ -24,16 +24,16 @@ export interface Actor {
   isAdmin: boolean;
 }
 
-export function hashToken(token: string): string {
+function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export function newToken(): string {
+function newToken(): string {
   return `sa_${unguessableToken()}`;
 }
 
 /** True for a string that could be one of our tokens (checked before any query). */
-export function isWellFormed(token: string): boolean {
+function isWellFormed(token: string): boolean {
   return TOKEN_PATTERN.test(token);
 }
 
@@ -42,7 +42,7 @@ export function isWellFormed(token: string): boolean {
  * lookup (ix_auth_session_token_active) and, at most once a minute, the
  * `last_seen_at` touch.
  */
-export async function fromToken(token: string): Promise<Actor | null> {
+async function fromToken(token: string): Promise<Actor | null> {
   if (!isWellFormed(token)) return null;
   const tokenHash = hashToken(token);
   return Database.use(async (db) => {

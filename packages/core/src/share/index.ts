@@ -16,7 +16,7 @@ import * as Row from "../row/index.ts";
  * the owner), so a leaked link shows no more than the shopper meant to share.
  */
 
-export const ResourceType = z.enum(SHARE_RESOURCE_TYPES);
+const ResourceType = z.enum(SHARE_RESOURCE_TYPES);
 
 export const CreateInput = z.strictObject({
   resource_type: ResourceType,
@@ -34,7 +34,7 @@ export const Created = z.object({
 export type Created = z.infer<typeof Created>;
 
 /** The shared row: no chat_history, no owner. */
-export const SharedRow = Row.Info.pick({
+const SharedRow = Row.Info.pick({
   id: true,
   title: true,
   status: true,
@@ -43,7 +43,6 @@ export const SharedRow = Row.Info.pick({
   created_at: true,
   updated_at: true,
 });
-export type SharedRow = z.infer<typeof SharedRow>;
 
 /** GET /api/share/{token}: the row, its newest bids with sellers, and the selected bid. */
 export const View = z.object({
@@ -150,7 +149,7 @@ export async function fromToken(token: string): Promise<View> {
         created_at: iso(created_at),
         updated_at: iso(updated_at),
       },
-      bids: found.bids.map((b) => Bid.toInfo(b as Bid.Selected)),
+      bids: found.bids.map(Bid.toInfo),
       selected_bid_id: found.selected_bid_id ?? null,
     };
   });

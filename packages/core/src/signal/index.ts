@@ -1,5 +1,7 @@
+import type { Selectable } from "kysely";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
+import type { UserSignalTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
 import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../pagination.ts";
@@ -9,7 +11,7 @@ import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../paginat
  * brand, a budget hint), each a type and a JSON payload.
  */
 
-export const SignalType = z.string().trim().min(1, "must not be empty").max(100);
+const SignalType = z.string().trim().min(1, "must not be empty").max(100);
 
 /** How deeply a payload may nest; deeper ones cannot be serialized safely (stack depth). */
 export const MAX_PAYLOAD_DEPTH = 32;
@@ -25,7 +27,7 @@ function withinDepth(value: unknown): boolean {
 }
 
 /** payload: whichever JSON value the client sent (the body it arrives in is already parsed JSON). */
-export const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
+const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
 
 /** A signal as the API shows it, the payload parsed. */
 export const Info = z.object({
@@ -46,15 +48,7 @@ export type CreateInput = z.infer<typeof CreateInput>;
 export const ListQuery = PageQuery.extend({ signal_type: SignalType.optional() });
 export type ListQuery = z.infer<typeof ListQuery>;
 
-interface SignalColumns {
-  id: number;
-  user_id: number;
-  signal_type: string;
-  payload: string;
-  created_at: Date;
-}
-
-function toInfo(row: SignalColumns): Info {
+function toInfo(row: Selectable<UserSignalTable>): Info {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -94,7 +88,7 @@ export async function list(userId: number, query: ListQuery): Promise<Page<Info>
     const rows = await db
       .selectFrom("user_signal")
       .select(COLUMNS)
-      .select(cursorText("user_signal.created_at").as("cursor_t"))
+      .select((eb) => cursorText(eb.ref("user_signal.created_at")).as("cursor_t"))
       .where("user_signal.user_id", "=", userId)
       .$if(query.signal_type !== undefined, (qb) => qb.where("user_signal.signal_type", "=", query.signal_type!))
       .$call((qb) => keysetPage(qb, "user_signal", query))

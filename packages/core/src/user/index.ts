@@ -20,16 +20,8 @@ export const Info = z.object({
 });
 export type Info = z.infer<typeof Info>;
 
-export function toInfo(row: Pick<Selectable<UserTable>, "id" | "email" | "name" | "is_admin">): Info {
+function toInfo(row: Pick<Selectable<UserTable>, "id" | "email" | "name" | "is_admin">): Info {
   return { id: row.id, email: row.email, name: row.name, is_admin: row.is_admin };
-}
-
-/** The user with this id, or null. */
-export async function fromID(id: number): Promise<Info | null> {
-  return Database.use(async (db) => {
-    const row = await db.selectFrom("user").select(["id", "email", "name", "is_admin"]).where("id", "=", id).executeTakeFirst();
-    return row ? toInfo(row) : null;
-  });
 }
 
 /** The user with this email (case-insensitive), or null. */

@@ -16,7 +16,7 @@ import * as Session from "@shop/core/session";
  */
 
 /** 1 MiB: larger bodies are refused with 413 before they are parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 export type Auth = "none" | "user" | "admin";
 

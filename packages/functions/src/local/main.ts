@@ -7,7 +7,7 @@
  * ready-to-paste curl. With DATABASE_URL it serves that database as it is
  * (run `npm run migrate` against it first). Ctrl-C stops it cleanly.
  */
-import { Config } from "@shop/core/config";
+import { Config, type DatabaseTarget } from "@shop/core/config";
 import { Database } from "@shop/core/db";
 import * as Session from "@shop/core/session";
 import * as User from "@shop/core/user";
@@ -17,11 +17,17 @@ import { startServer } from "./server.ts";
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
 
-async function prepareEmbedded(): Promise<string[]> {
+/** What a start prints under the banner, and the demo token its curl example uses (null: no example). */
+interface Notes {
+  lines: string[];
+  token: string | null;
+}
+
+async function prepareEmbedded(target: Extract<DatabaseTarget, { kind: "pglite" }>): Promise<Notes> {
   const lines: string[] = [];
+  let token: string | null = null;
   const { applied } = await migrateToLatest(Database.client(), runOptionsFrom(Config));
-  const target = Config.database.target;
-  const where = target.kind === "pglite" && target.dataDir ? `embedded PGlite at ${target.dataDir}` : "in-memory PGlite";
+  const where = target.dataDir ? `embedded PGlite at ${target.dataDir}` : "in-memory PGlite";
   lines.push(`database: ${where}${applied.length ? ` (migrated: ${applied.join(", ")})` : ""}`);
   const seed = await seedDemo();
   if (seed.seeded) lines.push("demo data: seeded (users, rows, bids, sellers, comments, outreach, quotes)");
@@ -29,35 +35,29 @@ async function prepareEmbedded(): Promise<string[]> {
   if (demo) {
     const session = await Session.create(demo.id, { userAgent: "npm start" });
     lines.push(`demo user: ${DEMO_EMAIL}`, `demo token (shown once, valid ${Session.DEFAULT_TTL_DAYS} days): ${session.token}`);
-    lines.push(`__TOKEN__${session.token}`);
+    token = session.token;
   }
   if (seed.quoteToken) lines.push(`a seller's quote link: /api/quotes/${seed.quoteToken}`);
   if (seed.shareToken) lines.push(`a public share link: /api/share/${seed.shareToken}`);
-  return lines;
+  return { lines, token };
 }
 
-async function prepareServer(): Promise<string[]> {
-  const target = Config.database.target;
-  const host = target.kind === "postgres" ? target.host : "?";
+async function prepareServer(target: Extract<DatabaseTarget, { kind: "postgres" }>): Promise<Notes> {
   const status = await migrationStatus(Database.client());
-  const lines = [`database: ${host} (${Database.client().driver} driver, ${Database.client().mode})`];
+  const lines = [`database: ${target.host} (${Database.client().driver} driver, ${Database.client().mode})`];
   if (status.pending > 0) {
     lines.push(`warning: ${status.pending} migration(s) pending: run \`npm run migrate\` against this database`);
   }
   lines.push("sessions: `npm run session:create -- --email you@example.com` prints a bearer token");
-  return lines;
+  return { lines, token: null };
 }
 
 async function main() {
-  const embedded = Config.database.target.kind === "pglite";
-  const notes = embedded ? await prepareEmbedded() : await prepareServer();
+  const target = Config.database.target;
+  const { lines, token } = target.kind === "pglite" ? await prepareEmbedded(target) : await prepareServer(target);
   const server = await startServer({ port: Config.port });
   out(`Shopping Agent API listening on ${server.url}`);
-  let token: string | null = null;
-  for (const line of notes) {
-    if (line.startsWith("__TOKEN__")) token = line.slice("__TOKEN__".length);
-    else out(`  ${line}`);
-  }
+  for (const line of lines) out(`  ${line}`);
   if (token) {
     out("  try:");
     out(`    curl -H "Authorization: Bearer ${token}" ${server.url}/api/rows`);

@@ -13,7 +13,7 @@ import * as User from "@shop/core/user";
  */
 
 export const DEMO_EMAIL = "demo@example.com";
-export const ADMIN_EMAIL = "admin@example.com";
+const ADMIN_EMAIL = "admin@example.com";
 
 export interface SeedResult {
   seeded: boolean;

@@ -78,13 +78,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
 export interface LocalServer {
   url: string;
-  port: number;
   /** Stops accepting, lets in-flight requests finish, then resolves. */
   close(): Promise<void>;
 }
 
-/** Serves every route of the table on `host:port` (port 0 picks a free one). */
-export async function startServer(options: { port: number; host?: string }): Promise<LocalServer> {
+/** Serves every route of the table on 127.0.0.1:`port` (0 picks a free one). */
+export async function startServer(options: { port: number }): Promise<LocalServer> {
   const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
     const done = handle(req, res)
@@ -97,15 +96,14 @@ export async function startServer(options: { port: number; host?: string }): Pro
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
   });
-  const host = options.host ?? "127.0.0.1";
+  const host = "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${host === "0.0.0.0" || host === "::" ? "localhost" : host}:${port}`,
-    port,
+    url: `http://${host}:${port}`,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

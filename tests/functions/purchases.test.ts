@@ -59,8 +59,18 @@ describe.each(targets())("purchases on %s", (target) => {
       expect(first.status).toBe(201);
       expect(again.status).toBe(200);
       expect(again.body).toEqual(first.body);
-      expect(lastQueryCount(logs)).toBe(3); // the session check, the insert that did nothing, the read
+      expect(lastQueryCount(logs)).toBe(2); // the session check, the insert that found the first purchase
       expect(await storedPurchases(me.id)).toEqual([{ id: first.body.id, bid_id: me.bidId, idempotency_key: "retry-me" }]);
+    });
+
+    it("replays the same purchase with 200 when the key comes again after its row was deleted", async () => {
+      const me = await buyer();
+      const first = await purchase(me.token, me.bidId, "before-delete");
+      expect((await call("DELETE", `/api/rows/${me.rowId}`, { token: me.token })).status).toBe(204);
+      const again = await purchase(me.token, me.bidId, "before-delete");
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ ...first.body, row_id: null, bid_id: null });
+      expect(await storedPurchases(me.id)).toHaveLength(1);
     });
 
     it("answers 409 for a key already used with another bid, and stores nothing more", async () => {

@@ -59,7 +59,7 @@ export async function bid(
     title?: string;
   } = {},
 ) {
-  return Database.use((db) =>
+  const inserted = await Database.use((db) =>
     db
       .insertInto("bid")
       .values({
@@ -76,6 +76,11 @@ export async function bid(
       .returning(["id", "created_at"])
       .executeTakeFirstOrThrow(),
   );
+  // The row names its selected bid too, as Bid.select leaves it.
+  if (overrides.is_selected) {
+    await Database.use((db) => db.updateTable("row").set({ selected_bid_id: inserted.id }).where("id", "=", rowId).execute());
+  }
+  return inserted;
 }
 
 /** Inserts `n` bids in one statement (for "does not grow with bids" tests). */

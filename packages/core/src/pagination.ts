@@ -115,6 +115,19 @@ export function toPage<R extends { id: number; cursor_t: string }, T>(
   };
 }
 
+/**
+ * The page rows of a statement that left-joins a page to its owner (the
+ * session's `actor`, a row): an empty page still comes back as one row with
+ * every page column null. Page columns are typed non-null again, except the
+ * `nullable` ones the table itself allows to be null.
+ */
+export function present<R extends { id: number | null }, N extends keyof R = never>(
+  rows: R[],
+  ..._nullable: N[]
+): Array<{ [K in keyof R]: K extends N ? R[K] : NonNullable<R[K]> }> {
+  return rows.filter((r) => r.id !== null) as Array<{ [K in keyof R]: K extends N ? R[K] : NonNullable<R[K]> }>;
+}
+
 /** Thrown for ids that parse but cannot exist; keeps 404 the single answer for "not yours". */
 export function notFound(what: string): VisibleError {
   return new VisibleError("not_found", "not_found", `${what} not found`);

@@ -1,5 +1,6 @@
+import { isExpression, sql, type QueryCreator } from "kysely";
 import { Context } from "../context.ts";
-import { Database } from "../db/index.ts";
+import { Database, type DB } from "../db/index.ts";
 import { safeJsonDumps } from "../json.ts";
 import { Log } from "../log.ts";
 
@@ -15,24 +16,49 @@ export interface Entry {
   userId?: number | null;
   resourceType?: string | null;
   resourceId?: string | number | null;
+  /** JSON-serialisable details, or SQL (text JSON) reading the rows of the statement that audits itself. */
   details?: unknown;
+}
+
+const COLUMNS = ["user_id", "action", "resource_type", "resource_id", "success", "details", "request_id"] as const;
+
+/** One audit row's values as typed SQL (untyped parameters in INSERT ... SELECT would arrive as text). */
+function values(entry: Entry) {
+  const ctx = Context.get();
+  const details = isExpression(entry.details)
+    ? entry.details
+    : sql`${entry.details === undefined ? null : safeJsonDumps(entry.details, { field: "details" })}`;
+  const resourceId = entry.resourceId === undefined || entry.resourceId === null ? null : String(entry.resourceId);
+  return [
+    sql<number | null>`${entry.userId ?? ctx?.userId ?? null}::bigint`.as("user_id"),
+    sql<string>`${entry.action}::text`.as("action"),
+    sql<string | null>`${entry.resourceType ?? null}::text`.as("resource_type"),
+    sql<string | null>`${resourceId}::text`.as("resource_id"),
+    sql<boolean>`${entry.success}::boolean`.as("success"),
+    sql<string | null>`${details}::text`.as("details"),
+    sql<string | null>`${ctx?.requestId ?? null}::text`.as("request_id"),
+  ] as const;
 }
 
 /** Records one audit row, tagged with the current request id; never throws. */
 export async function record(entry: Entry): Promise<void> {
-  const ctx = Context.get();
   await Database.use((db) =>
     db
       .insertInto("audit_log")
-      .values({
-        user_id: entry.userId ?? ctx?.userId ?? null,
-        action: entry.action,
-        resource_type: entry.resourceType ?? null,
-        resource_id: entry.resourceId === undefined || entry.resourceId === null ? null : String(entry.resourceId),
-        success: entry.success,
-        details: entry.details === undefined ? null : safeJsonDumps(entry.details, { field: "details" }),
-        request_id: ctx?.requestId ?? null,
-      })
+      .columns(COLUMNS)
+      .expression(db.selectNoFrom(values(entry)))
       .execute(),
   ).catch((err: unknown) => Log.warn("audit write failed", { action: entry.action, err }));
+}
+
+/**
+ * Audits a change in the very statement that makes it (a CTE of it: no extra
+ * round trip): one row per row of `source`, a CTE of that statement, so
+ * nothing changed means nothing recorded.
+ */
+export function insertFor(qc: QueryCreator<DB>, source: string, entry: Entry) {
+  return qc
+    .insertInto("audit_log")
+    .columns(COLUMNS)
+    .expression(qc.selectFrom(sql<object>`${sql.table(source)}`.as(source)).select(values(entry)));
 }

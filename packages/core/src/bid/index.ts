@@ -1,10 +1,11 @@
 import { sql } from "kysely";
-import { jsonArrayFrom } from "kysely/helpers/postgres";
+import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import { Database } from "../db/index.ts";
+import { VisibleError } from "../error.ts";
 import { QueryBool } from "../ids.ts";
-import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
-import type { Actor } from "../session/index.ts";
+import { cursorText, keysetPage, notFound, PageQuery, present, toPage, type Page } from "../pagination.ts";
+import * as Session from "../session/index.ts";
 import { columns, toInfo, type Info } from "./shape.ts";
 
 export { Info } from "./shape.ts";
@@ -25,86 +26,110 @@ export const UpdateInput = z.strictObject({ is_liked: z.boolean() });
 export type UpdateInput = z.infer<typeof UpdateInput>;
 
 /**
- * The bids of the caller's row, newest first, with sellers. One statement:
- * the row lookup carries the page as a JSON array, so a missing or foreign
- * row (no result) is told apart from a row without bids (an empty array).
+ * The bids of the caller's row, newest first, with sellers. One statement for
+ * the session check, the row's ownership and the page: no result is a 401, no
+ * row a 404 (missing or another user's), and a row without bids an empty page.
  */
-export async function list(userId: number, rowId: number, query: ListQuery): Promise<Page<Info>> {
-  return Database.use(async (db) => {
-    const row = await db
-      .selectFrom("row")
-      .select((eb) =>
-        jsonArrayFrom(
+export async function list(credential: Session.Credential, rowId: number, query: ListQuery): Promise<Page<Info>> {
+  const rows = await Database.use((db) =>
+    Session.withActor(db, credential)
+      .selectFrom("actor")
+      .leftJoin("row", (join) => join.on("row.id", "=", rowId).onRef("row.user_id", "=", "actor.user_id"))
+      .leftJoinLateral(
+        (eb) =>
           eb
             .selectFrom("bid")
             .select((b) => [...columns(b), cursorText(b.ref("bid.created_at")).as("cursor_t")])
             .whereRef("bid.row_id", "=", "row.id")
             .$if(query.liked !== undefined, (qb) => qb.where("bid.is_liked", "=", query.liked!))
             .$if(query.selected !== undefined, (qb) => qb.where("bid.is_selected", "=", query.selected!))
-            .$call((qb) => keysetPage(qb, "bid", query)),
-        ).as("bids"),
+            .$call((qb) => keysetPage(qb, "bid", query))
+            .as("page"),
+        (join) => join.onTrue(),
       )
-      .where("row.id", "=", rowId)
-      .where("row.user_id", "=", userId)
-      .executeTakeFirst();
-    if (!row) throw notFound("row");
-    return toPage(row.bids, query.limit, toInfo);
-  });
+      .select(["actor.user_id as actor_id", "row.id as row_id_found"])
+      .selectAll("page")
+      .execute(),
+  );
+  if (Session.actorOf(rows[0]).row_id_found === null) throw notFound("row");
+  return toPage(present(rows, "seller_id", "image_url", "seller"), query.limit, toInfo);
 }
 
 /**
  * Makes this bid the row's one selected bid and moves the row to `selected`,
- * in one transaction. The row lock serializes racing selects: each one
- * unselects whatever the previous winner selected before selecting its own,
- * so the partial unique index never sees two selected bids.
+ * in one statement. The row is locked first; a select that waited there for a
+ * racing one reads the row as the winner left it (row.selected_bid_id), so it
+ * unselects the winner's bid by id even though its snapshot predates the
+ * winner. `chosen` reads `unselected`, which makes Postgres run it first: the
+ * partial unique index allows one selected bid per row at every step.
  */
 export async function select(userId: number, rowId: number, bidId: number): Promise<Info> {
-  return Database.transaction(async (tx) => {
-    const locked = await tx
-      .selectFrom("row")
-      .select((eb) =>
-        eb
-          .selectFrom("bid")
-          .select("bid.id")
-          .where("bid.id", "=", bidId)
-          .whereRef("bid.row_id", "=", "row.id")
-          .as("bid_id"),
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await selectOnce(userId, rowId, bidId);
+    } catch (err) {
+      // A bid created and selected after this statement's snapshot is invisible to it: once more, with a fresh one.
+      if (attempt < 2 && err instanceof VisibleError && err.kind === "conflict") continue;
+      throw err;
+    }
+  }
+}
+
+async function selectOnce(userId: number, rowId: number, bidId: number): Promise<Info> {
+  const found = await Database.use((db) =>
+    db
+      .with("target", (qc) =>
+        qc
+          .selectFrom("row")
+          .select((eb) => [
+            "row.id as row_id",
+            "row.selected_bid_id as previous",
+            eb
+              .selectFrom("bid")
+              .select("bid.id")
+              .where("bid.id", "=", bidId)
+              .whereRef("bid.row_id", "=", "row.id")
+              .as("bid_id"),
+          ])
+          .where("row.id", "=", rowId)
+          .where("row.user_id", "=", userId)
+          .forUpdate(),
       )
-      .where("row.id", "=", rowId)
-      .where("row.user_id", "=", userId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!locked) throw notFound("row");
-    // Checked before any write: a bid of another row changes nothing.
-    if (locked.bid_id === null) throw notFound("bid");
-
-    // A statement of its own, after the lock: its snapshot sees a racing
-    // select's committed winner, which a CTE sharing the lock's snapshot would not.
-    await tx
-      .updateTable("bid")
-      .set({ is_selected: false })
-      .where("bid.row_id", "=", rowId)
-      .where("bid.is_selected", "=", true)
-      .where("bid.id", "<>", bidId)
-      .execute();
-
-    const bid = await tx
-      .updateTable("bid")
-      .set({ is_selected: true })
-      .where("bid.id", "=", bidId)
-      .where("bid.row_id", "=", rowId)
-      .returning((eb) => columns(eb))
-      .executeTakeFirst();
-    // Deleted since the lookup above (bids can go without their row's lock).
-    if (!bid) throw notFound("bid");
-
-    await tx
-      .updateTable("row")
-      .set({ status: "selected", updated_at: sql<Date>`greatest(now(), updated_at + interval '1 microsecond')` })
-      .where("row.id", "=", rowId)
-      .execute();
-    return toInfo(bid);
-  });
+      .with("unselected", (qc) =>
+        qc
+          .updateTable("bid")
+          .set({ is_selected: false })
+          .where("bid.id", "in", (eb) => eb.selectFrom("target").select("target.previous").where("target.bid_id", "is not", null))
+          .where("bid.id", "<>", bidId)
+          .returning("bid.id"),
+      )
+      .with("chosen", (qc) =>
+        qc
+          .updateTable("bid")
+          .set({ is_selected: true })
+          .where("bid.id", "in", (eb) => eb.selectFrom("target").select("target.bid_id"))
+          .where("bid.row_id", "=", rowId)
+          .where((eb) => eb(eb.selectFrom("unselected").select((u) => u.fn.countAll<number>().as("n")), ">=", 0))
+          .returning((eb) => columns(eb)),
+      )
+      .with("touched", (qc) =>
+        qc
+          .updateTable("row")
+          .set({
+            selected_bid_id: bidId,
+            status: "selected",
+            updated_at: sql<Date>`greatest(now(), updated_at + interval '1 microsecond')`,
+          })
+          .where("row.id", "in", (eb) => eb.selectFrom("chosen").select("chosen.row_id")),
+      )
+      .selectFrom("target")
+      .select((eb) => jsonObjectFrom(eb.selectFrom("chosen").selectAll("chosen")).as("bid"))
+      .executeTakeFirst(),
+  );
+  if (!found) throw notFound("row");
+  // A bid of another row, or one deleted since (bids can go without their row's lock): nothing changed.
+  if (!found.bid) throw notFound("bid");
+  return toInfo(found.bid);
 }
 
 /** Likes or unlikes a bid on one of the caller's rows. */
@@ -128,7 +153,7 @@ export async function update(userId: number, bidId: number, input: UpdateInput):
  * seller is a 404 while a known one with no bids for you is an empty list.
  */
 export async function listBySeller(
-  actor: Pick<Actor, "userId" | "isAdmin">,
+  actor: Pick<Session.Actor, "userId" | "isAdmin">,
   sellerId: number,
   query: PageQuery,
 ): Promise<Page<Info>> {

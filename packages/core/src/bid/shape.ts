@@ -68,17 +68,6 @@ export function toInfo(row: Selected): Info {
   };
 }
 
-/** For a query over `row`: the id of its selected bid (null when none). */
-export function selectedBidId(eb: ExpressionBuilder<DB, "row">) {
-  return eb
-    .selectFrom("bid")
-    .select("bid.id")
-    .whereRef("bid.row_id", "=", "row.id")
-    .where("bid.is_selected", "=", true)
-    .limit(1)
-    .as("selected_bid_id");
-}
-
 /**
  * For a query over `row`: its `limit` newest bids with sellers, as one JSON
  * array in the same statement (the guide's eager loading: no query per bid).

@@ -311,9 +311,14 @@ function pgliteConnector(options: ConnectorOptions): Connector {
       const { pglite, owned, unlock } = await db;
       db = null;
       if (!owned) return;
-      const pool = sessionPools.get(pglite);
+      const pool = await sessionPools.get(pglite);
       sessionPools.delete(pglite);
-      await (await pool)?.end();
+      if (pool) {
+        // pool.end() resolves before its client has said goodbye; closing PGlite under that goodbye crashes it.
+        const removed = pool.totalCount > 0 ? new Promise((resolve) => pool.once("remove", resolve)) : null;
+        await pool.end();
+        await removed;
+      }
       await pglite.close();
       unlock();
     },

@@ -80,50 +80,62 @@ function toInfo(row: Selectable<PurchaseEventTable>): Info {
 
 /**
  * Creates a pending purchase of a bid on one of the caller's rows. With a key,
- * a repeat (even a concurrent one) returns the first purchase instead of a
- * second; the same key for another bid is a conflict.
+ * a repeat (even a concurrent one, even after the row was deleted) returns the
+ * first purchase instead of a second; the same key for another bid is a
+ * conflict. One statement: racing requests with one key meet in the unique
+ * index, where DO UPDATE hands every loser the winner's row (DO NOTHING would
+ * hand it nothing, and a second statement would be needed to read it).
  */
 export async function create(userId: number, input: CreateInput, idempotencyKey?: string): Promise<Created> {
-  return Database.use(async (db) => {
-    // Racing requests with one key meet in the unique index: exactly one inserts,
-    // the others insert nothing and read the winner's row below.
-    const inserted = await db
-      .insertInto("purchase_event")
-      .columns(["user_id", "row_id", "bid_id", "amount", "currency", "idempotency_key"])
-      .expression((eb) =>
-        eb
-          .selectFrom("bid")
-          .innerJoin("row", "row.id", "bid.row_id")
-          .select([
-            "row.user_id",
-            "bid.row_id",
-            "bid.id",
-            "bid.price",
-            "bid.currency",
-            sql<string | null>`cast(${idempotencyKey ?? null} as text)`.as("idempotency_key"),
-          ])
-          .where("bid.id", "=", input.bid_id)
-          .where("row.user_id", "=", userId),
+  const found = await Database.use((db) =>
+    db
+      .with("inserted", (qc) =>
+        qc
+          .insertInto("purchase_event")
+          .columns(["user_id", "row_id", "bid_id", "amount", "currency", "idempotency_key"])
+          .expression((eb) =>
+            eb
+              .selectFrom("bid")
+              .innerJoin("row", "row.id", "bid.row_id")
+              .select([
+                "row.user_id",
+                "bid.row_id",
+                "bid.id",
+                "bid.price",
+                "bid.currency",
+                sql<string | null>`cast(${idempotencyKey ?? null} as text)`.as("idempotency_key"),
+              ])
+              .where("bid.id", "=", input.bid_id)
+              .where("row.user_id", "=", userId),
+          )
+          .onConflict((oc) =>
+            oc.columns(["user_id", "idempotency_key"]).doUpdateSet((eb) => ({ idempotency_key: eb.ref("excluded.idempotency_key") })),
+          )
+          // xmax is 0 on a freshly inserted row, the locker's id on one DO UPDATE touched.
+          .returning([...COLUMNS, sql<boolean>`purchase_event.xmax = 0`.as("created")]),
       )
-      .onConflict((oc) => oc.columns(["user_id", "idempotency_key"]).doNothing())
-      .returning(COLUMNS)
-      .executeTakeFirst();
-    if (inserted) return { purchase: toInfo(inserted), created: true };
-    if (idempotencyKey === undefined) throw notFound("bid");
-
-    const existing = await db
-      .selectFrom("purchase_event")
-      .select(COLUMNS)
-      .where("purchase_event.user_id", "=", userId)
-      .where("purchase_event.idempotency_key", "=", idempotencyKey)
-      .executeTakeFirst();
-    if (!existing) throw notFound("bid");
-    // A bid deleted since (bid_id null) cannot be shown to be the same request either.
-    if (existing.bid_id !== input.bid_id) {
-      throw new VisibleError("conflict", "conflict", "this idempotency key was already used for another purchase");
-    }
-    return { purchase: toInfo(existing), created: false };
-  });
+      .selectFrom("inserted")
+      .selectAll()
+      // The bid (and its row) may be gone since the first purchase: the key still finds it.
+      .$if(idempotencyKey !== undefined, (qb) =>
+        qb.unionAll((eb) =>
+          eb
+            .selectFrom("purchase_event")
+            .select([...COLUMNS, sql<boolean>`false`.as("created")])
+            .where("purchase_event.user_id", "=", userId)
+            .where("purchase_event.idempotency_key", "=", idempotencyKey!)
+            .where((w) => w.not(w.exists(w.selectFrom("inserted").select("inserted.id")))),
+        ),
+      )
+      .executeTakeFirst(),
+  );
+  if (!found) throw notFound("bid");
+  const { created, ...purchase } = found;
+  // bid_id is null once the bid is deleted: then the key alone says it is the same purchase.
+  if (!created && purchase.bid_id !== null && purchase.bid_id !== input.bid_id) {
+    throw new VisibleError("conflict", "conflict", "this idempotency key was already used for another purchase");
+  }
+  return { purchase: toInfo(purchase), created };
 }
 
 /** The caller's purchases, newest first; one query. */

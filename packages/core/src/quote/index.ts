@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { jsonObjectFrom } from "kysely/helpers/postgres";
 import { z } from "zod";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
@@ -93,46 +94,72 @@ export async function fromToken(token: string): Promise<View> {
 
 /**
  * Submits the seller's quote: creates their bid on the row and marks the
- * quote submitted, in one transaction. 404 unknown, 410 expired, 409 already
- * submitted; racing submissions queue on the quote's row lock and exactly one wins.
+ * quote submitted, in one statement. 404 unknown, 410 expired, 409 already
+ * submitted. Locks are taken in the order a row's deletion takes them (the
+ * row, then its quote), so a racing DELETE of the row waits instead of
+ * deadlocking; racing submissions queue on the quote's lock and the later
+ * ones see it submitted.
  */
 export async function submit(token: string, input: SubmitInput): Promise<Bid.Info> {
-  return Database.transaction(async (tx) => {
-    const quote = await tx
-      .selectFrom("seller_quote")
-      .select([
-        "seller_quote.id",
-        "seller_quote.row_id",
-        "seller_quote.seller_id",
-        "seller_quote.status",
-        sql<boolean>`seller_quote.token_expires_at <= now()`.as("expired"),
-      ])
-      .where("seller_quote.token", "=", token)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!quote) throw notFound("quote");
-    if (quote.expired || quote.status === "expired") throw gone();
-    if (quote.status !== "pending") {
-      throw new VisibleError("conflict", "conflict", "this quote has already been submitted");
-    }
-    const bid = await tx
-      .insertInto("bid")
-      .values({
-        row_id: quote.row_id,
-        seller_id: quote.seller_id,
-        title: input.title,
-        price: input.price,
-        currency: input.currency,
-        url: input.url,
-        source: "quote",
-      })
-      .returning((eb) => Bid.columns(eb))
-      .executeTakeFirstOrThrow();
-    await tx
-      .updateTable("seller_quote")
-      .set({ status: "submitted", bid_id: bid.id })
-      .where("id", "=", quote.id)
-      .execute();
-    return Bid.toInfo(bid);
-  });
+  const found = await Database.use((db) =>
+    db
+      .with("target", (qc) =>
+        qc
+          .selectFrom("row")
+          .select("row.id")
+          .where("row.id", "=", (eb) => eb.selectFrom("seller_quote").select("seller_quote.row_id").where("seller_quote.token", "=", token))
+          .forKeyShare(),
+      )
+      .with("quote", (qc) =>
+        qc
+          .selectFrom("seller_quote")
+          .select([
+            "seller_quote.id",
+            "seller_quote.row_id",
+            "seller_quote.seller_id",
+            "seller_quote.status",
+            sql<boolean>`seller_quote.token_expires_at <= now()`.as("expired"),
+          ])
+          .where("seller_quote.token", "=", token)
+          .where("seller_quote.row_id", "in", (eb) => eb.selectFrom("target").select("target.id"))
+          .forUpdate(),
+      )
+      .with("created", (qc) =>
+        qc
+          .insertInto("bid")
+          .columns(["row_id", "seller_id", "title", "price", "currency", "url", "source"])
+          .expression((eb) =>
+            eb
+              .selectFrom("quote")
+              .select([
+                "quote.row_id",
+                "quote.seller_id",
+                // Typed: untyped parameters in INSERT ... SELECT would arrive as text.
+                sql<string>`${input.title}::text`.as("title"),
+                sql<string>`${input.price}::numeric`.as("price"),
+                sql<string>`${input.currency}::text`.as("currency"),
+                sql<string>`${input.url}::text`.as("url"),
+                sql<string>`'quote'`.as("source"),
+              ])
+              .where("quote.status", "=", "pending")
+              .where("quote.expired", "=", false),
+          )
+          .returning((eb) => Bid.columns(eb)),
+      )
+      .with("submitted", (qc) =>
+        qc
+          .updateTable("seller_quote")
+          .set((eb) => ({ status: "submitted", bid_id: eb.selectFrom("created").select("created.id") }))
+          .where("seller_quote.id", "in", (eb) => eb.selectFrom("quote").select("quote.id"))
+          .where((eb) => eb.exists(eb.selectFrom("created").select("created.id"))),
+      )
+      .selectFrom("quote")
+      .select(["quote.status", "quote.expired"])
+      .select((eb) => jsonObjectFrom(eb.selectFrom("created").selectAll("created")).as("bid"))
+      .executeTakeFirst(),
+  );
+  if (!found) throw notFound("quote");
+  if (found.expired || found.status === "expired") throw gone();
+  if (!found.bid) throw new VisibleError("conflict", "conflict", "this quote has already been submitted");
+  return Bid.toInfo(found.bid);
 }

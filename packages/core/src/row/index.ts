@@ -5,7 +5,8 @@ import { Database } from "../db/index.ts";
 import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
-import { cursorText, keysetPage, notFound, PageQuery, toPage, type Page } from "../pagination.ts";
+import { cursorText, keysetPage, notFound, PageQuery, present, toPage, type Page } from "../pagination.ts";
+import * as Session from "../session/index.ts";
 
 /**
  * Rows: a user's shopping requests. Every query is scoped to the caller
@@ -81,7 +82,7 @@ const SUMMARY_COLUMNS = [
   "row.updated_at",
 ] as const;
 
-function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history">) {
+function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history" | "selected_bid_id">) {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -94,34 +95,44 @@ function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history">) {
   };
 }
 
-function toInfo(row: Selectable<RowTable>): Info {
+function toInfo(row: Omit<Selectable<RowTable>, "selected_bid_id">): Info {
   return {
     ...toSummaryBase(row),
     chat_history: safeJsonLoads(row.chat_history, { default: [], field: "chat_history", schema: ChatHistory }),
   };
 }
 
-/** The caller's rows, newest first, without chat_history; one query. */
-export async function list(userId: number, query: ListQuery): Promise<Page<Summary>> {
-  return Database.use(async (db) => {
-    const rows = await db
-      .selectFrom("row")
-      .select(SUMMARY_COLUMNS)
-      .select((eb) => [
-        cursorText(eb.ref("row.created_at")).as("cursor_t"),
-        eb
-          .selectFrom("bid")
-          .select((b) => b.fn.countAll<number>().as("n"))
-          .whereRef("bid.row_id", "=", "row.id")
-          .as("bid_count"),
-      ])
-      .where("row.user_id", "=", userId)
-      .$if(query.status !== undefined, (qb) => qb.where("row.status", "=", query.status!))
-      .$if(query.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", query.outreach_status!))
-      .$call((qb) => keysetPage(qb, "row", query))
-      .execute();
-    return toPage(rows, query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count ?? 0 }));
-  });
+/** The caller's rows, newest first, without chat_history: the session check and the page in one statement. */
+export async function list(credential: Session.Credential, query: ListQuery): Promise<Page<Summary>> {
+  const rows = await Database.use((db) =>
+    Session.withActor(db, credential)
+      .selectFrom("actor")
+      .leftJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom("row")
+            .select(SUMMARY_COLUMNS)
+            .select((r) => [
+              cursorText(r.ref("row.created_at")).as("cursor_t"),
+              r
+                .selectFrom("bid")
+                .select((b) => b.fn.countAll<number>().as("n"))
+                .whereRef("bid.row_id", "=", "row.id")
+                .as("bid_count"),
+            ])
+            .whereRef("row.user_id", "=", "actor.user_id")
+            .$if(query.status !== undefined, (qb) => qb.where("row.status", "=", query.status!))
+            .$if(query.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", query.outreach_status!))
+            .$call((qb) => keysetPage(qb, "row", query))
+            .as("page"),
+        (join) => join.onTrue(),
+      )
+      .select("actor.user_id as actor_id")
+      .selectAll("page")
+      .execute(),
+  );
+  Session.actorOf(rows[0]);
+  return toPage(present(rows), query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count ?? 0 }));
 }
 
 /** Creates a row for the caller (status sourcing, outreach not_started). */
@@ -142,24 +153,21 @@ export async function create(userId: number, input: CreateInput): Promise<Info> 
 
 /**
  * The caller's row with chat_history, its newest bids with sellers and the
- * selected bid: one statement whatever the bid count (no N+1).
+ * selected bid: the session check and the read in one statement, whatever the
+ * bid count (no N+1).
  */
-export async function fromID(userId: number, rowId: number): Promise<Detail> {
-  return Database.use(async (db) => {
-    const row = await db
-      .selectFrom("row")
+export async function fromID(credential: Session.Credential, rowId: number): Promise<Detail> {
+  const found = await Database.use((db) =>
+    Session.withActor(db, credential)
+      .selectFrom("actor")
+      .leftJoin("row", (join) => join.on("row.id", "=", rowId).onRef("row.user_id", "=", "actor.user_id"))
       .selectAll("row")
-      .select((eb) => [Bid.selectedBidId(eb), Bid.newestWithSellers(eb, DETAIL_BIDS)])
-      .where("row.id", "=", rowId)
-      .where("row.user_id", "=", userId)
-      .executeTakeFirst();
-    if (!row) throw notFound("row");
-    return {
-      ...toInfo(row),
-      bids: row.bids.map(Bid.toInfo),
-      selected_bid_id: row.selected_bid_id ?? null,
-    };
-  });
+      .select((eb) => ["actor.user_id as actor_id", Bid.newestWithSellers(eb, DETAIL_BIDS)])
+      .executeTakeFirst(),
+  );
+  const [row] = present([Session.actorOf(found)], "selected_bid_id");
+  if (!row) throw notFound("row");
+  return { ...toInfo(row), bids: row.bids.map(Bid.toInfo), selected_bid_id: row.selected_bid_id };
 }
 
 /** Updates the caller's row; updated_at moves. */

@@ -57,45 +57,49 @@ const VIEW_PATH = "/api/share/";
 
 /**
  * Creates a share link for one of the caller's rows (404 otherwise) and
- * audits it. `origin` is the `https://host` the link should point at.
+ * audits it, in one statement: no row of the caller's, no link and no audit
+ * row. `origin` is the `https://host` the link should point at.
  */
 export async function create(userId: number, input: CreateInput, origin: string): Promise<Created> {
   const token = unguessableToken();
   return Database.use(async (db) => {
-    // The ownership check and the insert are one statement: no row of the caller's, no link.
     const link = await db
-      .insertInto("share_link")
-      .columns(["token", "resource_type", "resource_id", "created_by", "expires_at"])
-      .expression((eb) =>
-        eb
-          .selectFrom("row")
-          .select([
-            sql.val(token).as("token"),
-            sql.val(input.resource_type).as("resource_type"),
-            "row.id",
-            "row.user_id",
-            (input.expires_in_days === undefined
-              ? sql<Date | null>`null::timestamptz`
-              : sql<Date | null>`now() + make_interval(days => ${input.expires_in_days})`
-            ).as("expires_at"),
-          ])
-          .where("row.id", "=", input.resource_id)
-          .where("row.user_id", "=", userId),
+      .with("link", (qc) =>
+        qc
+          .insertInto("share_link")
+          .columns(["token", "resource_type", "resource_id", "created_by", "expires_at"])
+          .expression((eb) =>
+            eb
+              .selectFrom("row")
+              .select([
+                sql.val(token).as("token"),
+                sql.val(input.resource_type).as("resource_type"),
+                "row.id",
+                "row.user_id",
+                (input.expires_in_days === undefined
+                  ? sql<Date | null>`null::timestamptz`
+                  : sql<Date | null>`now() + make_interval(days => ${input.expires_in_days})`
+                ).as("expires_at"),
+              ])
+              .where("row.id", "=", input.resource_id)
+              .where("row.user_id", "=", userId),
+          )
+          .returning(["id", "token", "expires_at"]),
       )
-      .returning(["id", "token", "expires_at"])
+      .with("audit", (qc) =>
+        Audit.insertFor(qc, "link", {
+          action: "share_link.create",
+          success: true,
+          userId,
+          resourceType: input.resource_type,
+          resourceId: input.resource_id,
+          details: sql`json_build_object('share_link_id', link.id, 'expires_in_days', ${input.expires_in_days ?? null}::int)`,
+        }),
+      )
+      .selectFrom("link")
+      .select(["link.token", "link.expires_at"])
       .executeTakeFirst();
     if (!link) throw notFound("row");
-    // Not one transaction with the insert on purpose: if this write fails the
-    // request fails, the token is never shown to anyone, and the orphan link
-    // is unreachable. It saves the BEGIN/COMMIT round trips on every create.
-    await Audit.record({
-      action: "share_link.create",
-      success: true,
-      userId,
-      resourceType: input.resource_type,
-      resourceId: input.resource_id,
-      details: { share_link_id: link.id, expires_in_days: input.expires_in_days ?? null },
-    });
     return {
       token: link.token,
       url: `${origin}${VIEW_PATH}${link.token}`,
@@ -127,7 +131,7 @@ export async function fromToken(token: string): Promise<View> {
         "row.choice_factors",
         "row.created_at",
         "row.updated_at",
-        Bid.selectedBidId(eb),
+        "row.selected_bid_id",
         Bid.newestWithSellers(eb, Row.DETAIL_BIDS),
       ])
       .where("share_link.token", "=", token)

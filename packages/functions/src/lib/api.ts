@@ -18,7 +18,13 @@ import * as Session from "@shop/core/session";
 /** 1 MiB: larger bodies are refused with 413 before they are parsed. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export type Auth = "none" | "user" | "admin";
+/**
+ * Who may call a route. "user" and "admin" resolve the caller before the
+ * handler runs (one round trip); "credential" hands the handler the bearer
+ * token's credential for core to check inside its own statement (hot reads:
+ * one round trip in all).
+ */
+export type Auth = "none" | "user" | "admin" | "credential";
 
 export interface Spec<A extends Auth, P, Q, B, H> {
   auth: A;
@@ -30,7 +36,8 @@ export interface Spec<A extends Auth, P, Q, B, H> {
 }
 
 export interface Request<A extends Auth, P, Q, B, H> {
-  actor: A extends "none" ? null : Session.Actor;
+  actor: A extends "user" | "admin" ? Session.Actor : null;
+  credential: A extends "credential" ? Session.Credential : null;
   path: P;
   query: Q;
   body: B;
@@ -166,10 +173,12 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
         const body = spec.body ? rawBody(event) : undefined;
         const reply = await Database.use(async () => {
           try {
-            const actor = spec.auth === "none" ? null : await Session.authenticate(bearer(headers), spec.auth);
-            ctx.userId = actor?.userId ?? null;
+            const auth: Auth = spec.auth;
+            const credential = auth === "credential" ? Session.credential(bearer(headers)) : null;
+            const actor = auth === "user" || auth === "admin" ? await Session.authenticate(bearer(headers), auth) : null;
             const req = {
               actor,
+              credential,
               path: parse(spec.path, event.pathParameters ?? {}, "path"),
               query: parse(spec.query, event.queryStringParameters ?? {}, "query"),
               body: parse(spec.body, parseJson(body), "body"),

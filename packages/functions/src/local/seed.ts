@@ -143,6 +143,9 @@ export async function seedDemo(): Promise<SeedResult> {
             ])
             .execute();
         }
+        if (selected) {
+          await tx.updateTable("row").set({ selected_bid_id: bid.id }).where("id", "=", row.id).execute();
+        }
         if (selected && r.status === "purchased") {
           await tx
             .insertInto("purchase_event")

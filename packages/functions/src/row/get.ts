@@ -2,7 +2,7 @@ import * as Row from "@shop/core/row";
 import { api, json } from "../lib/api.ts";
 import { RowPath } from "../lib/paths.ts";
 
-/** GET /api/rows/{row_id}: the row with chat history, its newest bids and sellers. */
-export const handler = api({ auth: "user", path: RowPath }, async ({ actor, path }) =>
-  json(200, await Row.fromID(actor.userId, path.row_id)),
+/** GET /api/rows/{row_id}: the row with chat history, its newest bids and sellers; one statement with the session check. */
+export const handler = api({ auth: "credential", path: RowPath }, async ({ credential, path }) =>
+  json(200, await Row.fromID(credential, path.row_id)),
 );

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { IndexBuildOptions } from "../concurrent-index.ts";
 import * as schema from "./0001_schema.ts";
 import * as performanceIndexes from "./0002_add_performance_indexes.ts";
+import * as rowSelectedBid from "./0003_row_selected_bid.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
@@ -19,6 +20,7 @@ export interface MigrationDefinition {
 export const migrations: readonly MigrationDefinition[] = [
   { name: "0001_schema", ...schema },
   { name: "0002_add_performance_indexes", ...performanceIndexes },
+  { name: "0003_row_selected_bid", ...rowSelectedBid },
 ];
 
 /** The catalog indexes by name, for verification and the printed plan. */

@@ -46,7 +46,7 @@ function summary(report: Report): string {
     `${"total".padEnd(16)}${fmt(report.totalRows).padStart(12)}${(report.wallMs / 1000).toFixed(1).padStart(10)}${fmt(report.rowsPerSecond).padStart(12)}`,
     "",
     `wall time ${(report.wallMs / 1000).toFixed(1)} s (COPY ${(report.loadMs / 1000).toFixed(1)} s, ANALYZE ${(report.analyzeMs / 1000).toFixed(1)} s)`,
-    `rows/s ${fmt(report.rowsPerSecond)} (all rows / wall time); tables load in parallel, so per-table rates overlap`,
+    `rows/s ${fmt(report.rowsPerSecond)} (all rows / wall time); a table's seconds are its COPY time summed over streams, which run side by side`,
     `peak RSS ${(report.peakRssBytes / 1024 / 1024).toFixed(0)} MB`,
     `foreign keys: ${report.foreignKeys === "after" ? "checked once after the load (triggers off while loading)" : "checked row by row by Postgres's triggers"}`,
     `seed ${report.seed}, now ${report.now.toISOString()}`,

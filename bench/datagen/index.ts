@@ -13,8 +13,8 @@ import { writers, type Task } from "./tables.ts";
  * `bench/datagen/cli.ts` (`npm run db:generate`) is the command-line face of it.
  */
 
-export { activeTokens, sessionToken, sessionTokenHash, type SampleToken } from "./sessions.ts";
-export { countsFor, SCALES, TABLES, type Counts, type PlanOptions, type Scale, type Table } from "./model.ts";
+export { activeTokens, sessionToken, type SampleToken } from "./sessions.ts";
+export { countsFor, SCALES, TABLES, type Counts, type PlanOptions, type Table } from "./model.ts";
 
 export interface GenerateOptions extends PlanOptions {
   /** A postgres:// URL of a migrated database. */

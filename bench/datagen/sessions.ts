@@ -1,5 +1,4 @@
 import { hash as digest } from "node:crypto";
-import { hashToken } from "@shop/core/session";
 import { Model, type PlanOptions } from "./model.ts";
 import { unit } from "./random.ts";
 import { DAY_MS, HOUR_MS } from "./text.ts";
@@ -71,11 +70,6 @@ export function sessionFacts(m: Model, s: ReturnType<typeof sessionSalts>, j: nu
 /** The bearer token of generated session `sessionId`: `sa_` + 43 base64url characters, like the app's. */
 export function sessionToken(seed: string | number, sessionId: number): string {
   return `sa_${digest("sha256", `shop-datagen:${String(seed)}:auth_session:${sessionId}`, "base64url")}`;
-}
-
-/** What auth_session.token_hash holds for that session. */
-export function sessionTokenHash(seed: string | number, sessionId: number): string {
-  return hashToken(sessionToken(seed, sessionId));
 }
 
 export interface SampleToken {

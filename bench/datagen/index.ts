@@ -13,10 +13,10 @@ import { writers, type Task } from "./tables.ts";
  * `bench/datagen/cli.ts` (`npm run db:generate`) is the command-line face of it.
  */
 
-export { activeTokens, sessionToken, type SampleToken } from "./sessions.ts";
-export { countsFor, SCALES, TABLES, type Counts, type PlanOptions, type Table } from "./model.ts";
+export { activeTokens } from "./sessions.ts";
+export { countsFor, SCALES, TABLES, type PlanOptions, type Table } from "./model.ts";
 
-export interface GenerateOptions extends PlanOptions {
+interface GenerateOptions extends PlanOptions {
   /** A postgres:// URL of a migrated database. */
   url: string;
   /** Truncate every app table first; without it, a table that has data is an error. */
@@ -38,7 +38,7 @@ export interface GenerateOptions extends PlanOptions {
   foreignKeys?: "after" | "triggers";
 }
 
-export interface TableReport {
+interface TableReport {
   table: Table;
   rows: number;
   /** Time its COPY statements took, summed over streams (tables load side by side: these overlap). */

@@ -35,7 +35,6 @@ export const SCALES = {
   /** 100k rows, 5M bids, 1M clickouts, 200k sessions. */
   large: { rows: 100_000, bidsPerRow: 50 },
 } as const;
-export type Scale = keyof typeof SCALES;
 
 export interface PlanOptions {
   rows: number;
@@ -317,7 +316,7 @@ export class Model {
   }
 }
 
-export function startOfTodayUtc(): Date {
+function startOfTodayUtc(): Date {
   const now = Date.now();
   return new Date(now - (now % DAY_MS));
 }

@@ -5,7 +5,7 @@
  */
 
 /** murmur3's 32-bit finalizer: a bijection on uint32 with full avalanche. */
-export function fmix32(x: number): number {
+function fmix32(x: number): number {
   x ^= x >>> 16;
   x = Math.imul(x, 0x85ebca6b);
   x ^= x >>> 13;

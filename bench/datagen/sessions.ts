@@ -10,8 +10,6 @@ import { DAY_MS, HOUR_MS } from "./text.ts";
  * app does). Test data only: anyone who knows the seed can sign in.
  */
 
-export const SESSION_STATES = ["active", "expired", "revoked"] as const;
-
 /** One session, as a reusable record (the writer fills it 200k times without allocating). */
 export interface SessionFacts {
   user: number;
@@ -72,7 +70,7 @@ export function sessionToken(seed: string | number, sessionId: number): string {
   return `sa_${digest("sha256", `shop-datagen:${String(seed)}:auth_session:${sessionId}`, "base64url")}`;
 }
 
-export interface SampleToken {
+interface SampleToken {
   token: string;
   user_id: number;
   session_id: number;

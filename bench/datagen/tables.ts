@@ -33,7 +33,7 @@ import {
  */
 
 /** Takes a buffer of whole COPY lines; a promise means "wait before sending more" (backpressure). */
-export type Sink = (chunk: Buffer, rows: number) => void | Promise<void>;
+type Sink = (chunk: Buffer, rows: number) => void | Promise<void>;
 
 export interface Task {
   table: Table;
@@ -43,7 +43,7 @@ export interface Task {
   run(sink: Sink): Promise<void>;
 }
 
-export interface TableWriter {
+interface TableWriter {
   table: Table;
   phase: number;
   columns: readonly string[];

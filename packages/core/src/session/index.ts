@@ -26,7 +26,7 @@ export interface Actor {
 }
 
 /** sha256 hex of a token: all the database ever keeps of it. */
-export function hashToken(token: string): string {
+function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 

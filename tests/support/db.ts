@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseConfig } from "@shop/core/config";
-import { createDatabase, openPGlite, type DatabaseClient } from "@shop/core/db";
+import { createDatabase, openPGlite, type ClientOverrides, type DatabaseClient } from "@shop/core/db";
 import { databaseUrl, withAdmin } from "./global-setup.ts";
 import { startNeonBridge, type NeonBridge } from "./neon-bridge.ts";
 import { testSettings } from "./settings.ts";
@@ -19,10 +19,7 @@ import "./context.ts";
  */
 
 /** Client options beyond settings: log capture, pool internals. */
-interface ClientExtras {
-  writeLog?: (line: string) => void;
-  prePingBypassMs?: number;
-}
+type ClientExtras = Pick<ClientOverrides, "writeLog" | "prePingBypassMs" | "observe">;
 
 export type TargetName = "pglite" | "postgres" | "neon";
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 /** A resource id in a path: digits only, positive, a safe integer ("abc", "1.5", "-1" are 400s). */
 export const PathId = z

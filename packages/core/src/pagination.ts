@@ -1,5 +1,5 @@
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import { VisibleError } from "./error.ts";
 
 /**

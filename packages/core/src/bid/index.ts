@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import { VisibleError } from "../error.ts";
 import { QueryBool } from "../ids.ts";

@@ -1,6 +1,6 @@
 import { sql, type ExpressionBuilder, type Selectable, type ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
-import { z } from "zod";
+import * as z from "zod";
 import type { BidTable, DB } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";
 import * as Seller from "../seller/index.ts";

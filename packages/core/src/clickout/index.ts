@@ -1,5 +1,5 @@
 import { sql, type Expression, type RawBuilder } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import { BodyId } from "../ids.ts";
 import { notFound } from "../pagination.ts";

@@ -1,6 +1,6 @@
 import { sql, type Selectable, type ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import type { CommentTable } from "../db/types.ts";
 import { BodyId, isoFromDb, PathId } from "../ids.ts";

@@ -45,6 +45,8 @@ export interface ClientOverrides extends Partial<Pick<ConnectorOptions, "pglite"
   /** Captures query log lines; stderr otherwise. */
   writeLog?: (line: string) => void;
   prePingBypassMs?: number;
+  /** Sees every statement sent, with its parameters (the EXPLAIN suite and benchmarks replay them). */
+  observe?: (sql: string, parameters: readonly unknown[]) => void;
 }
 
 /** One database: a driver, a pool policy, query logging. Owns every connection it opens. */
@@ -54,6 +56,7 @@ export class DatabaseClient {
   readonly #connector: Connector;
   readonly #pool: Pool;
   readonly #log: QueryLogger | null;
+  readonly #observe: ClientOverrides["observe"];
   readonly #kysely: Kysely<DB>;
 
   constructor(connector: Connector, settings: DatabaseConfig, overrides: ClientOverrides = {}) {
@@ -73,6 +76,7 @@ export class DatabaseClient {
             ...(overrides.prePingBypassMs !== undefined ? { prePingBypassMs: overrides.prePingBypassMs } : {}),
           });
     this.#log = createQueryLogger({ ...settings, ...(overrides.writeLog ? { write: overrides.writeLog } : {}) });
+    this.#observe = overrides.observe;
     this.#kysely = new Kysely<DB>({
       dialect: new PostgresDialect({ pool: { options: {}, connect: async () => this.#lease(), end: async () => {} } }),
     });
@@ -90,6 +94,7 @@ export class DatabaseClient {
     return {
       query: async (text: string, parameters: ReadonlyArray<unknown>) => {
         client ??= await this.#pool.acquire();
+        this.#observe?.(text, parameters);
         const started = performance.now();
         let failed = false;
         try {

@@ -1,6 +1,6 @@
 import type { Selectable, ShallowDehydrateObject } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import { OUTREACH_CHANNELS, OUTREACH_EVENT_STATUSES, type OutreachEventTable } from "../db/types.ts";
 import { isoFromDb } from "../ids.ts";

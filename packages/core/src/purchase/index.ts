@@ -1,5 +1,5 @@
 import { sql, type Selectable } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import { PURCHASE_STATUSES, type PurchaseEventTable } from "../db/types.ts";
 import { VisibleError } from "../error.ts";

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { jsonObjectFrom } from "kysely/helpers/postgres";
-import { z } from "zod";
+import * as z from "zod";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
 import { QUOTE_STATUSES } from "../db/types.ts";

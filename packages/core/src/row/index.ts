@@ -1,5 +1,5 @@
 import { sql, type Selectable } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
 import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** A seller as embedded in bids. */
 export const Info = z.object({

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import * as Audit from "../audit/index.ts";
 import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";

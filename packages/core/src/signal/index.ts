@@ -1,5 +1,5 @@
 import type { Selectable } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import type { UserSignalTable } from "../db/types.ts";
 import { iso } from "../ids.ts";

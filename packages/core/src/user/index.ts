@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
 import type { UserTable } from "../db/types.ts";
 import type { Selectable } from "kysely";

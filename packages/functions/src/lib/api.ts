@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context as LambdaContext } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { Context } from "@shop/core/context";
 import { Database, type ScopeStats } from "@shop/core/db";
 import { DatabaseUnavailableError, VisibleError, type ErrorDetail, type ErrorKind } from "@shop/core/error";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { PathId } from "@shop/core/ids";
 
 /** Path parameter schemas shared by the routes that use them. */

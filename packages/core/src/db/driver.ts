@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import pg from "pg";
-import { Client as NeonClient, types as neonTypes } from "@neondatabase/serverless";
+import type pg from "pg";
 import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config.ts";
 import { DatabaseUnavailableError } from "../error.ts";
@@ -126,47 +125,71 @@ export async function withTimeout<T>(
   }
 }
 
+declare global {
+  /** Set by the deployed build (esbuild `define`) to the one driver its bundle carries; unset elsewhere. */
+  var SHOP_DRIVER: "neon" | "pg" | undefined;
+}
+
+interface DriverModule {
+  Client: typeof pg.Client;
+  Pool: typeof pg.Pool;
+  types: TypeSource;
+}
+
+/**
+ * A server driver's module, loaded on first use. With SHOP_DRIVER defined at
+ * build time the other branch folds away, so a Lambda bundle carries one driver.
+ */
+async function loadDriver(driver: "neon" | "pg"): Promise<DriverModule> {
+  if (driver === "neon" && globalThis.SHOP_DRIVER !== "pg") {
+    const neon = await import("@neondatabase/serverless");
+    return { Client: neon.Client, Pool: neon.Pool, types: neon.types } as unknown as DriverModule;
+  }
+  if (driver === "pg" && globalThis.SHOP_DRIVER !== "neon") return (await import("pg")).default;
+  throw new Error(`this build carries only the ${globalThis.SHOP_DRIVER} driver (DB_DRIVER or DATABASE_URL asks for ${driver})`);
+}
+
 function serverConnector(driver: "neon" | "pg", url: string, options: ConnectorOptions): Connector {
-  const config = {
-    connectionString: url,
-    application_name: options.applicationName ?? "shopping-agent",
-    ...(driver === "pg" ? { keepAlive: true, types: typesWithInt8(pg.types) } : { types: typesWithInt8(neonTypes) }),
-  };
   const proxy = options.neonWsProxy;
-  const Client: typeof pg.Client =
-    driver === "pg"
-      ? pg.Client
-      : (class extends NeonClient {
-          constructor(config: ConstructorParameters<typeof NeonClient>[0]) {
+  const loaded = loadDriver(driver).then((mod) => {
+    const config = {
+      connectionString: url,
+      application_name: options.applicationName ?? "shopping-agent",
+      types: typesWithInt8(mod.types),
+      ...(driver === "pg" ? { keepAlive: true } : {}),
+    };
+    const Client: typeof pg.Client = !proxy
+      ? mod.Client
+      : class extends mod.Client {
+          constructor(config: pg.ClientConfig) {
             super(config);
-            if (proxy) {
-              // A local WebSocket-to-TCP bridge speaks plain ws:// and plain Postgres.
-              Object.assign(this.neonConfig, {
-                wsProxy: (host: string, port: number | string) => `${proxy}?address=${host}:${port}`,
-                useSecureWebSocket: false,
-                pipelineConnect: false,
-                pipelineTLS: false,
-                forceDisablePgSSL: true,
-              });
-            }
+            // A local WebSocket-to-TCP bridge speaks plain ws:// and plain Postgres.
+            Object.assign((this as unknown as { neonConfig: object }).neonConfig, {
+              wsProxy: (host: string, port: number | string) => `${proxy}?address=${host}:${port}`,
+              useSecureWebSocket: false,
+              pipelineConnect: false,
+              pipelineTLS: false,
+              forceDisablePgSSL: true,
+            });
           }
-        } as unknown as typeof pg.Client);
+        };
+    return { ...mod, Client, config };
+  });
+  loaded.catch(() => {}); // surfaces on first use instead
+
   const pools: pg.Pool[] = [];
   return {
     driver,
     pool: async ({ max, timeoutMs, recycleMs }) => {
-      const pool = new pg.Pool({
-        ...config,
-        Client: Client as unknown as new () => pg.ClientBase,
-        max,
-        connectionTimeoutMillis: timeoutMs,
-        idleTimeoutMillis: 0,
-        maxLifetimeSeconds: recycleMs / 1000,
-      });
+      const { Pool, Client, config } = await loaded;
+      const pool = new Pool({ ...config, max, connectionTimeoutMillis: timeoutMs, idleTimeoutMillis: 0, maxLifetimeSeconds: recycleMs / 1000 });
+      // After construction: Neon's Pool sets its own Client as a class field, over the option.
+      (pool as unknown as { Client: typeof pg.Client }).Client = Client;
       pools.push(pool);
       return pool;
     },
     open: async (timeoutMs) => {
+      const { Client, config } = await loaded;
       const client = new Client({ ...config, connectionTimeoutMillis: timeoutMs });
       // An error on an idle connection must never crash the process.
       client.on("error", () => {});
@@ -192,7 +215,7 @@ const sessionPools = new WeakMap<PGlite, Promise<pg.Pool>>();
 function sessionPool(pglite: PGlite, timeoutMs: number): Promise<pg.Pool> {
   let pool = sessionPools.get(pglite);
   if (!pool) {
-    pool = import("@electric-sql/pglite/node-postgres").then(({ createPgConfig }) => {
+    pool = Promise.all([import("pg"), import("@electric-sql/pglite/node-postgres")]).then(([{ default: pg }, { createPgConfig }]) => {
       const session = new pg.Pool({
         max: 1,
         idleTimeoutMillis: 0,

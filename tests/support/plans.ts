@@ -20,9 +20,9 @@ export interface Statement {
 }
 
 /** Tables bigger than this must never be read whole. */
-export const SEQ_SCAN_LIMIT = 10_000;
+const SEQ_SCAN_LIMIT = 10_000;
 /** A keyset page is at most 100 rows plus the one that says another page exists. */
-export const SORT_LIMIT = 101;
+const SORT_LIMIT = 101;
 
 /** The plan Postgres would use for `statement` with its own parameters (nothing is executed). */
 export async function explain(client: pg.Client, statement: Statement): Promise<PlanNode> {
@@ -34,7 +34,7 @@ export async function explain(client: pg.Client, statement: Statement): Promise<
 }
 
 /** Every node of a plan, depth first. */
-export function nodes(plan: PlanNode): PlanNode[] {
+function nodes(plan: PlanNode): PlanNode[] {
   return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 

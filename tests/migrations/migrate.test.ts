@@ -1,51 +1,26 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import type { Executor } from "@shop/core/db";
 import { MigrationIncompleteError } from "@shop/migrations/concurrent-index";
-import { catalog, migrations } from "@shop/migrations/migrations/index";
+import { catalog, droppedIndexes, migrations } from "@shop/migrations/migrations/index";
 import {
+  indexProblems,
   migrateDown,
   migrateToLatest,
   migrationStatus,
   verifyIndexes,
 } from "@shop/migrations/runner";
 import { stopNeonBridge, targets } from "../support/db.ts";
-import { recorder, runOptions, withEmptyDatabase } from "../support/migrate.ts";
-
+import {
+  failConcurrentBuild,
+  indexDefinition,
+  indexValidity,
+  recorder,
+  runOptions,
+  seedDuplicates,
+  withEmptyDatabase,
+} from "../support/migrate.ts";
 
 afterAll(stopNeonBridge);
-
-async function indexValidity(db: Executor, name: string): Promise<boolean | null> {
-  const { rows } = await sql<{ valid: boolean }>`
-    select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ${name}`.execute(db);
-  return rows[0]?.valid ?? null;
-}
-
-async function indexDefinition(db: Executor, name: string): Promise<string> {
-  const { rows } = await sql<{ def: string }>`select pg_get_indexdef(${name}::regclass) as def`.execute(db);
-  return rows[0]!.def;
-}
-
-/** Leaves `name` INVALID the way a failed concurrent build does: a UNIQUE build over duplicate values. */
-async function failConcurrentBuild(db: Executor, name: string, table: string, column: string) {
-  // Core's error map makes the unique violation a conflict, keeping Postgres's words as its cause.
-  await expect(sql.raw(`CREATE UNIQUE INDEX CONCURRENTLY ${name} ON "${table}" (${column})`).execute(db)).rejects.toMatchObject({
-    code: "conflict",
-    cause: { message: expect.stringMatching(/could not create unique index|duplicate/) },
-  });
-  expect(await indexValidity(db, name)).toBe(false);
-}
-
-async function seedDuplicates(db: Executor) {
-  const [user] = await db.insertInto("user").values({ email: "dup@example.com" }).returning("id").execute();
-  await db
-    .insertInto("row")
-    .values([
-      { user_id: user!.id, title: "a" },
-      { user_id: user!.id, title: "b" },
-    ])
-    .execute();
-}
 
 describe.each(targets())("migrations on %s", (target) => {
   it("migrates an empty database to the latest schema and every catalog index, valid, by name", async () => {
@@ -55,13 +30,21 @@ describe.each(targets())("migrations on %s", (target) => {
       expect(result.applied).toEqual(migrations.map((m) => m.name));
       expect(result.status).toMatchObject({ applied: migrations.length, pending: 0 });
       const report = await verifyIndexes(db.client);
-      expect(report).toEqual({ missing: [], invalid: [], valid: catalog.map((s) => s.name) });
+      expect(report).toEqual({
+        missing: [],
+        invalid: [],
+        wrongDefinition: [],
+        shouldBeGone: [],
+        valid: catalog.map((s) => s.name),
+      });
       const names = await db.client.use(async (s) => {
         const { rows } = await sql<{ indexname: string }>`
           select indexname from pg_indexes where schemaname = current_schema()`.execute(s);
         return rows.map((r) => r.indexname);
       });
       for (const spec of catalog) expect(names).toContain(spec.name);
+      for (const name of droppedIndexes) expect(names).not.toContain(name);
+      expect(names.filter((n) => n.endsWith("__new"))).toEqual([]);
     });
   });
 
@@ -131,7 +114,7 @@ describe.each(targets())("migrations on %s", (target) => {
       const result = await migrateToLatest(db.client, { ...runOptions, log });
       expect(result.applied).toEqual([]);
       expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_user_id" });
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+      expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
       expect(await db.client.use((s) => indexDefinition(s, "ix_row_user_id"))).not.toMatch(/UNIQUE/);
     });
   });
@@ -144,13 +127,15 @@ describe.each(targets())("migrations on %s", (target) => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(MigrationIncompleteError);
-      expect((err as Error).message).toMatch(/35 of 35 indexes still to build \(next: ix_row_status\); run the migration again/);
+      expect((err as Error).message).toMatch(
+        /35 of 35 index changes still to apply \(next: ix_row_status\); run the migration again/,
+      );
       expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
       expect(events.some((e) => e.event === "migration_applied" && e.migration === "0001_schema")).toBe(true);
 
       const result = await migrateToLatest(db.client, runOptions);
       expect(result.applied).toEqual(["0002_add_performance_indexes"]);
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+      expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });
 
@@ -165,4 +150,3 @@ describe.each(targets())("migrations on %s", (target) => {
     });
   });
 });
-

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { IndexBuildOptions } from "../concurrent-index.ts";
+import { foldCatalog, type IndexBuildOptions, type IndexChange } from "../concurrent-index.ts";
 import * as schema from "./0001_schema.ts";
 import * as performanceIndexes from "./0002_add_performance_indexes.ts";
 
@@ -12,15 +12,25 @@ export interface MigrationDefinition {
   name: string;
   /** false: runs outside any transaction (CREATE INDEX CONCURRENTLY). */
   transactional: boolean;
+  /** An index migration's changes: they make the catalog, the printed SQL and what verify expects. */
+  changes?: readonly IndexChange[];
   up(db: Kysely<any>, options: IndexBuildOptions): Promise<void>;
-  down(db: Kysely<any>): Promise<void>;
+  down(db: Kysely<any>, options: IndexBuildOptions): Promise<void>;
 }
 
 export const migrations: readonly MigrationDefinition[] = [
   { name: "0001_schema", ...schema },
-  { name: "0002_add_performance_indexes", ...performanceIndexes },
+  {
+    name: "0002_add_performance_indexes",
+    ...performanceIndexes,
+    changes: performanceIndexes.indexes.map((spec) => ({ op: "create", ...spec })),
+  },
 ];
 
-/** The catalog indexes by name, for verification and the printed plan. */
-export const catalog = performanceIndexes.indexes;
+/**
+ * The index catalog as the latest migration leaves it (each index migration's
+ * changes applied in order), and the indexes dropped on the way: verification,
+ * repair and tests read these.
+ */
+export const { indexes: catalog, dropped: droppedIndexes } = foldCatalog(migrations.map((m) => m.changes ?? []));
 export const schemaStatements = schema.statements;

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { MigrationIncompleteError } from "@shop/migrations/concurrent-index";
+import type { Executor } from "@shop/core/db";
+import { applyIndexChanges, MigrationIncompleteError } from "@shop/migrations/concurrent-index";
+import * as fitIndexes from "@shop/migrations/migrations/0003_fit_indexes_to_queries";
 import { catalog, droppedIndexes, migrations } from "@shop/migrations/migrations/index";
 import {
   indexProblems,
@@ -48,15 +50,23 @@ describe.each(targets())("migrations on %s", (target) => {
     });
   });
 
-  it("is a no-op when run again", async () => {
+  it("is a no-op when run again, and so is applying 0003's changes again", async () => {
     await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
-      const before = await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"));
+      const definitions = (s: Executor) =>
+        sql<{ indexname: string; indexdef: string }>`
+          select indexname, indexdef from pg_indexes where schemaname = current_schema() order by indexname`
+          .execute(s)
+          .then((r) => r.rows);
+      const before = await db.client.use(definitions);
       const { events, log } = recorder();
       const again = await migrateToLatest(db.client, { ...runOptions, log });
       expect(again.applied).toEqual([]);
-      expect(events.filter((e) => e.event === "index_created" || e.event === "index_invalid_dropped")).toEqual([]);
-      expect(await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"))).toBe(before);
+      await db.client.use((s) => applyIndexChanges(s, fitIndexes.changes, { ...runOptions, log }), { pinned: true });
+      expect(events.map((e) => e.event).filter((e) => e.startsWith("index_"))).toEqual(
+        fitIndexes.changes.map((c) => (c.op === "drop" ? "index_already_dropped" : "index_exists")),
+      );
+      expect(await db.client.use(definitions)).toEqual(before);
     });
   });
 
@@ -88,11 +98,11 @@ describe.each(targets())("migrations on %s", (target) => {
         await seedDuplicates(s);
         await failConcurrentBuild(s, "ix_row_status", "row", "status");
       });
-      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 2 });
 
       const { events, log } = recorder();
       const result = await migrateToLatest(db.client, { ...runOptions, log });
-      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
+      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_fit_indexes_to_queries"]);
       expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_status" });
       await db.client.use(async (s) => {
         expect(await indexValidity(s, "ix_row_status")).toBe(true);
@@ -130,23 +140,27 @@ describe.each(targets())("migrations on %s", (target) => {
       expect((err as Error).message).toMatch(
         /35 of 35 index changes still to apply \(next: ix_row_status\); run the migration again/,
       );
-      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 2 });
       expect(events.some((e) => e.event === "migration_applied" && e.migration === "0001_schema")).toBe(true);
 
       const result = await migrateToLatest(db.client, runOptions);
-      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
+      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_fit_indexes_to_queries"]);
       expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });
 
-  it("rolls back the newest migration with down, and migrates up again", async () => {
+  it("rolls back the newest migration with down, one at a time, and migrates up again", async () => {
     await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
+      expect(await migrateDown(db.client, runOptions)).toBe("0003_fit_indexes_to_queries");
       expect(await migrateDown(db.client, runOptions)).toBe("0002_add_performance_indexes");
-      expect((await verifyIndexes(db.client)).missing).toHaveLength(catalog.length);
+      expect((await verifyIndexes(db.client)).missing).toEqual(
+        catalog.map((s) => s.name).filter((n) => n !== "ix_purchase_event_user_created"),
+      );
       expect(await migrateDown(db.client, runOptions)).toBe("0001_schema");
       expect(await migrateDown(db.client, runOptions)).toBeNull();
       expect((await migrateToLatest(db.client, runOptions)).applied).toHaveLength(migrations.length);
+      expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });
 });

@@ -87,6 +87,20 @@ export function foldCatalog(migrations: readonly (readonly IndexChange[])[]): {
   return { indexes: [...indexes.values()], dropped: [...dropped] };
 }
 
+/**
+ * The changes that undo `changes`, newest first, given the definitions they replaced
+ * (`before`: the catalog before the migration, plus any older index it took over).
+ */
+export function inverseOf(changes: readonly IndexChange[], before: readonly IndexSpec[]): IndexChange[] {
+  const previous = new Map(before.map((s) => [s.name, s]));
+  return [...changes].reverse().map((change): IndexChange => {
+    if (change.op === "create") return { op: "drop", name: change.name, why: "down" };
+    const was = previous.get(change.name);
+    if (!was) throw new Error(`cannot undo the change to ${change.name}: its definition before the migration is unknown`);
+    return { op: change.op === "drop" ? "create" : "sharpen", ...was };
+  });
+}
+
 function quoteIdent(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) && !RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { foldCatalog, type IndexBuildOptions, type IndexChange } from "../concurrent-index.ts";
 import * as schema from "./0001_schema.ts";
 import * as performanceIndexes from "./0002_add_performance_indexes.ts";
+import * as fitIndexes from "./0003_fit_indexes_to_queries.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
@@ -25,6 +26,7 @@ export const migrations: readonly MigrationDefinition[] = [
     ...performanceIndexes,
     changes: performanceIndexes.indexes.map((spec) => ({ op: "create", ...spec })),
   },
+  { name: "0003_fit_indexes_to_queries", ...fitIndexes },
 ];
 
 /**

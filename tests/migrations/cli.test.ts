@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { openPGlite } from "@shop/core/db";
+import { indexes as performanceIndexes } from "@shop/migrations/migrations/0002_add_performance_indexes";
+import * as fitIndexes from "@shop/migrations/migrations/0004_fit_indexes_to_queries";
 import { catalog, migrations } from "@shop/migrations/migrations/index";
 
 const dir = mkdtempSync(join(tmpdir(), "shop-cli-"));
@@ -16,15 +19,31 @@ function migrate(...args: string[]) {
 }
 
 describe("npm run migrate", () => {
-  it("prints the exact index SQL for review, every catalog index built concurrently behind a lock timeout", () => {
+  it("prints the exact SQL of every index migration for review, each statement concurrent behind a lock timeout", () => {
     const run = migrate("sql");
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^SET lock_timeout = '5000ms';$/m);
     expect(run.stdout).toMatch(/^SET statement_timeout = 0;$/m);
-    for (const spec of catalog) {
-      expect(run.stdout).toContain(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${spec.name} ON `);
-      expect(run.stdout).toContain(`-- if INVALID: DROP INDEX CONCURRENTLY IF EXISTS ${spec.name};`);
+    const [, created, fitted] = run.stdout.split(/^-- (?:0002_add_performance_indexes|0004_fit_indexes_to_queries)$/m);
+    for (const spec of performanceIndexes) {
+      expect(created).toContain(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${spec.name} ON `);
+      expect(created).toContain(`-- if INVALID: DROP INDEX CONCURRENTLY IF EXISTS ${spec.name};`);
     }
+    for (const change of fitIndexes.changes) {
+      const statements =
+        change.op === "drop"
+          ? [`DROP INDEX CONCURRENTLY IF EXISTS ${change.name};`]
+          : change.op === "create"
+            ? [`INDEX CONCURRENTLY IF NOT EXISTS ${change.name} ON `]
+            : [
+                `INDEX CONCURRENTLY IF NOT EXISTS ${change.name}__new ON `,
+                `DROP INDEX CONCURRENTLY IF EXISTS ${change.name};\nALTER INDEX IF EXISTS ${change.name}__new RENAME TO ${change.name};`,
+              ];
+      for (const statement of statements) expect(fitted).toContain(statement);
+    }
+    expect(fitted).toContain(
+      "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ix_auth_session_token_active__new ON auth_session (token_hash) WHERE (revoked_at IS NULL);",
+    );
     expect(run.stdout).not.toMatch(/BEGIN/i);
   });
 
@@ -45,7 +64,30 @@ describe("npm run migrate", () => {
 
     const verify = migrate("verify");
     expect(verify.status).toBe(0);
-    expect(verify.stdout).toContain(`${catalog.length} valid, 0 missing, 0 invalid`);
+    expect(verify.stdout).toBe(`${catalog.length} valid, 0 missing, 0 invalid, 0 wrong definition, 0 should be gone\n`);
+  });
+
+  it("fails verify and migrate, naming each problem, when the catalog is not as the latest migration leaves it", async () => {
+    const pglite = await openPGlite(join(dir, "db"));
+    await pglite.exec(`
+      drop index ix_comment_bid_id;
+      drop index ix_row_user_id;
+      create index ix_row_user_id on "row" (user_id);
+      create index ix_bid_row_id on bid (row_id);`);
+    await pglite.close();
+
+    const verify = migrate("verify");
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toBe(
+      `${catalog.length - 2} valid, 1 missing, 0 invalid, 1 wrong definition, 1 should be gone\n` +
+        "missing           ix_comment_bid_id\n" +
+        'wrong definition  ix_row_user_id: is "ON row USING btree (user_id)", expected "ON row USING btree (user_id, created_at, id)"\n' +
+        "should be gone    ix_bid_row_id\n",
+    );
+
+    const latest = migrate();
+    expect(latest.status).toBe(1);
+    expect(latest.stderr).toContain("index check failed:\n  missing           ix_comment_bid_id\n");
   });
 
   it("rejects an unknown command with usage and exit code 2", () => {
@@ -56,7 +98,7 @@ describe("npm run migrate", () => {
 });
 
 describe("npm run lint:sql", () => {
-  it("passes squawk's migration linter on the index SQL", () => {
+  it("passes squawk's migration linter on every index migration's SQL", () => {
     const run = spawnSync("npm", ["run", "--silent", "lint:sql"], { encoding: "utf8" });
     expect(run.stdout + run.stderr).toContain("Found 0 issues");
     expect(run.status).toBe(0);

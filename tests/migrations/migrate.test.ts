@@ -1,51 +1,28 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import type { Executor } from "@shop/core/db";
-import { MigrationIncompleteError } from "@shop/migrations/concurrent-index";
-import { catalog, migrations } from "@shop/migrations/migrations/index";
+import { applyIndexChanges, MigrationIncompleteError } from "@shop/migrations/concurrent-index";
+import * as fitIndexes from "@shop/migrations/migrations/0004_fit_indexes_to_queries";
+import { catalog, droppedIndexes, migrations } from "@shop/migrations/migrations/index";
 import {
+  indexProblems,
   migrateDown,
   migrateToLatest,
   migrationStatus,
   verifyIndexes,
 } from "@shop/migrations/runner";
 import { stopNeonBridge, targets } from "../support/db.ts";
-import { recorder, runOptions, withEmptyDatabase } from "../support/migrate.ts";
-
+import {
+  failConcurrentBuild,
+  indexDefinition,
+  indexValidity,
+  recorder,
+  runOptions,
+  seedDuplicates,
+  withEmptyDatabase,
+} from "../support/migrate.ts";
 
 afterAll(stopNeonBridge);
-
-async function indexValidity(db: Executor, name: string): Promise<boolean | null> {
-  const { rows } = await sql<{ valid: boolean }>`
-    select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ${name}`.execute(db);
-  return rows[0]?.valid ?? null;
-}
-
-async function indexDefinition(db: Executor, name: string): Promise<string> {
-  const { rows } = await sql<{ def: string }>`select pg_get_indexdef(${name}::regclass) as def`.execute(db);
-  return rows[0]!.def;
-}
-
-/** Leaves `name` INVALID the way a failed concurrent build does: a UNIQUE build over duplicate values. */
-async function failConcurrentBuild(db: Executor, name: string, table: string, column: string) {
-  // Core's error map makes the unique violation a conflict, keeping Postgres's words as its cause.
-  await expect(sql.raw(`CREATE UNIQUE INDEX CONCURRENTLY ${name} ON "${table}" (${column})`).execute(db)).rejects.toMatchObject({
-    code: "conflict",
-    cause: { message: expect.stringMatching(/could not create unique index|duplicate/) },
-  });
-  expect(await indexValidity(db, name)).toBe(false);
-}
-
-async function seedDuplicates(db: Executor) {
-  const [user] = await db.insertInto("user").values({ email: "dup@example.com" }).returning("id").execute();
-  await db
-    .insertInto("row")
-    .values([
-      { user_id: user!.id, title: "a" },
-      { user_id: user!.id, title: "b" },
-    ])
-    .execute();
-}
 
 describe.each(targets())("migrations on %s", (target) => {
   it("migrates an empty database to the latest schema and every catalog index, valid, by name", async () => {
@@ -55,25 +32,41 @@ describe.each(targets())("migrations on %s", (target) => {
       expect(result.applied).toEqual(migrations.map((m) => m.name));
       expect(result.status).toMatchObject({ applied: migrations.length, pending: 0 });
       const report = await verifyIndexes(db.client);
-      expect(report).toEqual({ missing: [], invalid: [], valid: catalog.map((s) => s.name) });
+      expect(report).toEqual({
+        missing: [],
+        invalid: [],
+        wrongDefinition: [],
+        shouldBeGone: [],
+        valid: catalog.map((s) => s.name),
+      });
       const names = await db.client.use(async (s) => {
         const { rows } = await sql<{ indexname: string }>`
           select indexname from pg_indexes where schemaname = current_schema()`.execute(s);
         return rows.map((r) => r.indexname);
       });
       for (const spec of catalog) expect(names).toContain(spec.name);
+      for (const name of droppedIndexes) expect(names).not.toContain(name);
+      expect(names.filter((n) => n.endsWith("__new"))).toEqual([]);
     });
   });
 
-  it("is a no-op when run again", async () => {
+  it("is a no-op when run again, and so is applying 0003's changes again", async () => {
     await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
-      const before = await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"));
+      const definitions = (s: Executor) =>
+        sql<{ indexname: string; indexdef: string }>`
+          select indexname, indexdef from pg_indexes where schemaname = current_schema() order by indexname`
+          .execute(s)
+          .then((r) => r.rows);
+      const before = await db.client.use(definitions);
       const { events, log } = recorder();
       const again = await migrateToLatest(db.client, { ...runOptions, log });
       expect(again.applied).toEqual([]);
-      expect(events.filter((e) => e.event === "index_created" || e.event === "index_invalid_dropped")).toEqual([]);
-      expect(await db.client.use((s) => indexDefinition(s, "ix_bid_row_created"))).toBe(before);
+      await db.client.use((s) => applyIndexChanges(s, fitIndexes.changes, { ...runOptions, log }), { pinned: true });
+      expect(events.map((e) => e.event).filter((e) => e.startsWith("index_"))).toEqual(
+        fitIndexes.changes.map((c) => (c.op === "drop" ? "index_already_dropped" : "index_exists")),
+      );
+      expect(await db.client.use(definitions)).toEqual(before);
     });
   });
 
@@ -105,11 +98,11 @@ describe.each(targets())("migrations on %s", (target) => {
         await seedDuplicates(s);
         await failConcurrentBuild(s, "ix_row_status", "row", "status");
       });
-      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 3 });
 
       const { events, log } = recorder();
       const result = await migrateToLatest(db.client, { ...runOptions, log });
-      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
+      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
       expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_status" });
       await db.client.use(async (s) => {
         expect(await indexValidity(s, "ix_row_status")).toBe(true);
@@ -131,7 +124,7 @@ describe.each(targets())("migrations on %s", (target) => {
       const result = await migrateToLatest(db.client, { ...runOptions, log });
       expect(result.applied).toEqual([]);
       expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_user_id" });
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+      expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
       expect(await db.client.use((s) => indexDefinition(s, "ix_row_user_id"))).not.toMatch(/UNIQUE/);
     });
   });
@@ -144,25 +137,31 @@ describe.each(targets())("migrations on %s", (target) => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(MigrationIncompleteError);
-      expect((err as Error).message).toMatch(/35 of 35 indexes still to build \(next: ix_row_status\); run the migration again/);
-      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 1 });
+      expect((err as Error).message).toMatch(
+        /35 of 35 index changes still to apply \(next: ix_row_status\); run the migration again/,
+      );
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 3 });
       expect(events.some((e) => e.event === "migration_applied" && e.migration === "0001_schema")).toBe(true);
 
       const result = await migrateToLatest(db.client, runOptions);
-      expect(result.applied).toEqual(["0002_add_performance_indexes"]);
-      expect(await verifyIndexes(db.client)).toMatchObject({ missing: [], invalid: [] });
+      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
+      expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });
 
-  it("rolls back the newest migration with down, and migrates up again", async () => {
+  it("rolls back the newest migration with down, one at a time, and migrates up again", async () => {
     await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
+      expect(await migrateDown(db.client, runOptions)).toBe("0004_fit_indexes_to_queries");
+      expect(await migrateDown(db.client, runOptions)).toBe("0003_row_selected_bid");
       expect(await migrateDown(db.client, runOptions)).toBe("0002_add_performance_indexes");
-      expect((await verifyIndexes(db.client)).missing).toHaveLength(catalog.length);
+      expect((await verifyIndexes(db.client)).missing).toEqual(
+        catalog.map((s) => s.name).filter((n) => n !== "ix_purchase_event_user_created"),
+      );
       expect(await migrateDown(db.client, runOptions)).toBe("0001_schema");
       expect(await migrateDown(db.client, runOptions)).toBeNull();
       expect((await migrateToLatest(db.client, runOptions)).applied).toHaveLength(migrations.length);
+      expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });
 });
-

@@ -3,8 +3,8 @@
  *
  *   npm run migrate                 apply every pending migration (to latest)
  *   npm run migrate -- status       applied and pending migrations
- *   npm run migrate -- verify       every catalog index present and valid (exit 1 if not)
- *   npm run migrate -- sql          print the exact SQL of the index migration
+ *   npm run migrate -- verify       the index catalog as the latest migration leaves it (exit 1 if not)
+ *   npm run migrate -- sql          print the exact SQL of the index migrations
  *   npm run migrate -- sql --schema print the schema migration's DDL
  *   npm run migrate -- down         roll back the newest migration (development)
  *
@@ -14,6 +14,7 @@
 import { Config } from "@shop/core/config";
 import { Log } from "@shop/core/log";
 import {
+  indexProblems,
   indexSql,
   logEvent,
   migrateDown,
@@ -53,9 +54,9 @@ async function main(argv: string[]): Promise<number> {
           ? `applied: ${result.applied.join(", ")}\n`
           : `nothing to apply: ${result.status.applied} migrations already applied\n`,
       );
-      const report = await verifyIndexes(client);
-      if (report.missing.length || report.invalid.length) {
-        process.stderr.write(`index check failed: missing [${report.missing}] invalid [${report.invalid}]\n`);
+      const problems = indexProblems(await verifyIndexes(client));
+      if (problems.length) {
+        process.stderr.write(`index check failed:\n${problems.map((p) => `  ${p}\n`).join("")}`);
         return 1;
       }
       return 0;
@@ -70,10 +71,13 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === "verify") {
       const report = await verifyIndexes(client);
-      process.stdout.write(`${report.valid.length} valid, ${report.missing.length} missing, ${report.invalid.length} invalid\n`);
-      for (const name of report.missing) process.stdout.write(`missing  ${name}\n`);
-      for (const name of report.invalid) process.stdout.write(`INVALID  ${name}\n`);
-      return report.missing.length || report.invalid.length ? 1 : 0;
+      process.stdout.write(
+        `${report.valid.length} valid, ${report.missing.length} missing, ${report.invalid.length} invalid, ` +
+          `${report.wrongDefinition.length} wrong definition, ${report.shouldBeGone.length} should be gone\n`,
+      );
+      const problems = indexProblems(report);
+      for (const line of problems) process.stdout.write(`${line}\n`);
+      return problems.length ? 1 : 0;
     }
     const rolledBack = await migrateDown(client, runOptionsFrom(Config, { log: logEvent }));
     process.stdout.write(rolledBack ? `rolled back: ${rolledBack}\n` : "nothing to roll back\n");

@@ -2,7 +2,7 @@ import type { Context } from "aws-lambda";
 import { Config } from "@shop/core/config";
 import type { DatabaseClient } from "@shop/core/db";
 import { Log } from "@shop/core/log";
-import { logEvent, migrateToLatest, openMigrationDatabase, runOptionsFrom, verifyIndexes } from "./runner.ts";
+import { indexProblems, logEvent, migrateToLatest, openMigrationDatabase, runOptionsFrom, verifyIndexes } from "./runner.ts";
 
 /**
  * The migrator Lambda, invoked once per deploy before traffic depends on the
@@ -25,9 +25,8 @@ export function migratorHandler(open: () => DatabaseClient) {
     try {
       const result = await migrateToLatest(client, runOptionsFrom(Config, { deadline, log: logEvent }));
       const report = await verifyIndexes(client);
-      if (report.missing.length || report.invalid.length) {
-        throw new Error(`index check failed after migrating: missing [${report.missing}] invalid [${report.invalid}]`);
-      }
+      const problems = indexProblems(report);
+      if (problems.length) throw new Error(`index check failed after migrating: ${problems.join("; ")}`);
       Log.info("migrations complete", {
         newly_applied: result.applied,
         applied: result.status.applied,

@@ -4,13 +4,16 @@ import { createDatabase, type DatabaseClient } from "@shop/core/db";
 import type { Config } from "@shop/core/config";
 import { Log } from "@shop/core/log";
 import {
-  applyIndexes,
+  applyIndexChanges,
+  definitionOf,
   indexPlanSql,
   MigrationIncompleteError,
+  readIndexes,
+  tempName,
+  type IndexChange,
   type IndexEvent,
-  type IndexSpec,
 } from "./concurrent-index.ts";
-import { catalog, migrations, schemaStatements } from "./migrations/index.ts";
+import { catalog, droppedIndexes, migrations, schemaStatements } from "./migrations/index.ts";
 
 /**
  * Runs migrations for the CLI, the migrator Lambda and tests: one code path.
@@ -91,7 +94,10 @@ function migrator(db: Kysely<any>, options: RunOptions): Migrator {
     provider: {
       async getMigrations() {
         return Object.fromEntries(
-          migrations.map((m): [string, Migration] => [m.name, { up: (tx) => m.up(tx, buildOptions), down: m.down }]),
+          migrations.map((m): [string, Migration] => [
+            m.name,
+            { up: (tx) => m.up(tx, buildOptions), down: (tx) => m.down(tx, buildOptions) },
+          ]),
         );
       },
     },
@@ -156,30 +162,30 @@ export async function migrateToLatest(client: DatabaseClient, options: RunOption
 }
 
 /**
- * Rebuilds any INVALID index in the schema, even when the migration that made
- * it is recorded as applied (an interrupted REINDEX CONCURRENTLY, or a manual
- * build gone wrong). Catalog indexes are rebuilt from the catalog, others from
- * their own definition. Missing indexes are left alone: a later migration may
- * have dropped them on purpose.
+ * Repairs any INVALID index in the schema, even when the migration that made it is
+ * recorded as applied (an interrupted REINDEX CONCURRENTLY or DROP INDEX
+ * CONCURRENTLY, or a manual build gone wrong). Catalog indexes are rebuilt from the
+ * catalog, others from their own definition; a dropped index or a temporary
+ * `<name>__new` leftover is dropped. Missing indexes are left alone (verify reports them).
  */
 async function repairInvalidIndexes(db: Kysely<any>, options: RunOptions): Promise<void> {
-  const { rows } = await sql<{ name: string; table: string; definition: string }>`
-    SELECT c.relname AS name, t.relname AS table, pg_get_indexdef(i.indexrelid) AS definition
+  const { rows } = await sql<{ name: string }>`
+    SELECT c.relname AS name
     FROM pg_index i
     JOIN pg_class c ON c.oid = i.indexrelid
-    JOIN pg_class t ON t.oid = i.indrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND NOT i.indisvalid`.execute(db);
   if (rows.length === 0) return;
-  const specs = rows.map((row): IndexSpec => {
-    const known = catalog.find((s) => s.name === row.name);
-    if (known) return known;
-    // pg_get_indexdef: CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING method (columns) [...]
-    const match = /^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .*)$/.exec(row.definition);
-    if (!match) throw new Error(`cannot rebuild invalid index ${row.name}: unrecognised definition`);
-    return { name: row.name, table: row.table, columns: "", raw: match[2]!, unique: Boolean(match[1]), why: "repair" };
+  const existing = await readIndexes(db, rows.map((r) => r.name));
+  const leftovers = new Set([...droppedIndexes, ...catalog.map((s) => tempName(s.name))]);
+  const changes = [...existing].map(([name, index]): IndexChange => {
+    if (leftovers.has(name)) return { op: "drop", name, why: "repair" };
+    const known = catalog.find((s) => s.name === name);
+    if (known) return { op: "create", ...known };
+    if (!index.using.startsWith("USING ")) throw new Error(`cannot rebuild invalid index ${name}: unrecognised definition`);
+    return { op: "create", name, table: index.table, columns: "", raw: index.using, unique: index.unique, why: "repair" };
   });
-  await applyIndexes(db, specs, { ...options, deadline: options.deadline ?? null, log: options.log ?? (() => {}) });
+  await applyIndexChanges(db, changes, { ...options, deadline: options.deadline ?? null, log: options.log ?? (() => {}) });
 }
 
 async function readStatus(db: Kysely<any>): Promise<MigrationStatus> {
@@ -195,28 +201,48 @@ export async function migrationStatus(client: DatabaseClient): Promise<Migration
 }
 
 export interface IndexReport {
+  /** Catalog indexes present, valid and with the expected definition. */
+  valid: string[];
   missing: string[];
   invalid: string[];
-  valid: string[];
+  wrongDefinition: Array<{ name: string; expected: string; actual: string }>;
+  /** Indexes a migration dropped, and temporary `<name>__new` leftovers of a sharpen, that exist. */
+  shouldBeGone: string[];
 }
 
-/** Checks every catalog index by name: present and `indisvalid`. */
+/**
+ * Checks the catalog as the latest migration leaves it: every index present, valid
+ * and with its definition (pg_get_indexdef), and every dropped one gone.
+ */
 export async function verifyIndexes(client: DatabaseClient): Promise<IndexReport> {
   return client.use(async (scopeDb) => {
-    const names = catalog.map((s) => s.name);
-    const { rows } = await sql<{ name: string; valid: boolean }>`
-      SELECT c.relname AS name, i.indisvalid AS valid
-      FROM pg_index i
-      JOIN pg_class c ON c.oid = i.indexrelid
-      JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = current_schema() AND c.relname = ANY(${names})`.execute(scopeDb);
-    const byName = new Map(rows.map((r) => [r.name, r.valid]));
-    return {
-      missing: names.filter((n) => !byName.has(n)),
-      invalid: names.filter((n) => byName.get(n) === false),
-      valid: names.filter((n) => byName.get(n) === true),
-    };
+    const gone = [...droppedIndexes, ...catalog.map((s) => tempName(s.name))];
+    const found = await readIndexes(scopeDb as Kysely<any>, [...catalog.map((s) => s.name), ...gone]);
+    const report: IndexReport = { valid: [], missing: [], invalid: [], wrongDefinition: [], shouldBeGone: [] };
+    for (const spec of catalog) {
+      const index = found.get(spec.name);
+      const expected = definitionOf(spec);
+      if (!index) {
+        report.missing.push(spec.name);
+        continue;
+      }
+      if (!index.valid) report.invalid.push(spec.name);
+      if (index.definition !== expected) report.wrongDefinition.push({ name: spec.name, expected, actual: index.definition });
+      else if (index.valid) report.valid.push(spec.name);
+    }
+    report.shouldBeGone = gone.filter((name) => found.has(name));
+    return report;
   });
+}
+
+/** What is wrong with the catalog, one line each; empty when it is as the latest migration leaves it. */
+export function indexProblems(report: IndexReport): string[] {
+  return [
+    ...report.missing.map((name) => `missing           ${name}`),
+    ...report.invalid.map((name) => `INVALID           ${name}`),
+    ...report.wrongDefinition.map((w) => `wrong definition  ${w.name}: is "${w.actual}", expected "${w.expected}"`),
+    ...report.shouldBeGone.map((name) => `should be gone    ${name}`),
+  ];
 }
 
 /** Rolls back the newest applied migration (development only). */
@@ -235,9 +261,12 @@ export async function migrateDown(client: DatabaseClient, options: RunOptions): 
   }, PINNED);
 }
 
-/** The exact SQL the index migration runs, for review and `squawk`. */
+/** The exact SQL the index migrations run, for review and `squawk`. */
 export function indexSql(options: Pick<RunOptions, "lockTimeoutMs">): string {
-  return indexPlanSql(catalog, options);
+  return indexPlanSql(
+    migrations.flatMap((m) => (m.changes ? [{ name: m.name, changes: m.changes }] : [])),
+    options,
+  );
 }
 
 /** The schema migration's DDL, for review. */

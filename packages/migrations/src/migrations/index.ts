@@ -1,8 +1,9 @@
 import type { Kysely } from "kysely";
-import type { IndexBuildOptions } from "../concurrent-index.ts";
+import { foldCatalog, type IndexBuildOptions, type IndexChange } from "../concurrent-index.ts";
 import * as schema from "./0001_schema.ts";
 import * as performanceIndexes from "./0002_add_performance_indexes.ts";
 import * as rowSelectedBid from "./0003_row_selected_bid.ts";
+import * as fitIndexes from "./0004_fit_indexes_to_queries.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
@@ -13,16 +14,27 @@ export interface MigrationDefinition {
   name: string;
   /** false: runs outside any transaction (CREATE INDEX CONCURRENTLY). */
   transactional: boolean;
+  /** An index migration's changes: they make the catalog, the printed SQL and what verify expects. */
+  changes?: readonly IndexChange[];
   up(db: Kysely<any>, options: IndexBuildOptions): Promise<void>;
-  down(db: Kysely<any>): Promise<void>;
+  down(db: Kysely<any>, options: IndexBuildOptions): Promise<void>;
 }
 
 export const migrations: readonly MigrationDefinition[] = [
   { name: "0001_schema", ...schema },
-  { name: "0002_add_performance_indexes", ...performanceIndexes },
+  {
+    name: "0002_add_performance_indexes",
+    ...performanceIndexes,
+    changes: performanceIndexes.indexes.map((spec) => ({ op: "create", ...spec })),
+  },
   { name: "0003_row_selected_bid", ...rowSelectedBid },
+  { name: "0004_fit_indexes_to_queries", ...fitIndexes },
 ];
 
-/** The catalog indexes by name, for verification and the printed plan. */
-export const catalog = performanceIndexes.indexes;
+/**
+ * The index catalog as the latest migration leaves it (each index migration's
+ * changes applied in order), and the indexes dropped on the way: verification,
+ * repair and tests read these.
+ */
+export const { indexes: catalog, dropped: droppedIndexes } = foldCatalog(migrations.map((m) => m.changes ?? []));
 export const schemaStatements = schema.statements;

@@ -36,7 +36,7 @@ function allStats(): Stat[] {
 }
 
 /** The pids of `root` and all its descendants. */
-export function tree(root: number, stats = allStats()): number[] {
+function tree(root: number, stats = allStats()): number[] {
   const out = [root];
   for (let i = 0; i < out.length; i++) for (const s of stats) if (s.ppid === out[i]) out.push(s.pid);
   return out;
@@ -131,7 +131,7 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-export interface ChildOptions {
+interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep its stdout (default: discarded, like a server's request log). */
   stdout?: boolean;

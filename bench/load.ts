@@ -1,5 +1,5 @@
 /**
- * npm run bench:load -- [--duration 7] [--rounds 3] [--connections 1,16,64]
+ * npm run bench:load -- [--duration 6] [--rounds 3] [--connections 1,16,64]
  *                       [--only pooled,naive,...] [--delay 1] [--profile]
  *                       [--postgres private|<url>] [--quick]
  *
@@ -20,7 +20,7 @@ import { PGBOUNCER_POOL_SIZE, pgbouncerVersion, startPgBouncer } from "./lib/pgb
 import { existingPostgres, query, scratchDir, startPrivatePostgres, type Postgres } from "./lib/postgres.ts";
 import { cleanupAll, cpuByGroup, freePort, machineBusyMs, ownCpuMs, run, startChild, waitForHttp, type Child } from "./lib/procs.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/profile.ts";
-import { delayedTable, evaluateTargets, mainTable, summarise, targetLines, type Sample, type Summary } from "./lib/report.ts";
+import { delayedTable, evaluateTargets, mainTable, summarise, targetLines, type Sample, type Summary, type Target } from "./lib/report.ts";
 import { startSidecar, type Sidecar } from "./lib/sidecar.ts";
 import { latency } from "./lib/stats.ts";
 
@@ -53,13 +53,14 @@ const spec = (name: ConfigName): Spec => CONFIGS[name];
 
 const USAGE = `usage: npm run bench:load -- [options]
 
-  --duration S       seconds per measurement (default 7; --quick: 1)
+  --duration S       seconds per measurement (default 6; --quick: 1)
   --rounds N         rounds, each running every configuration in a rotated order (default 3; --quick: 1)
   --connections L    concurrent connections, comma-separated (default 1,16,64; --quick: 16)
   --only L           configurations to run (default all): ${ALL.join(", ")}
   --delay MS         also run our servers and the naive one with MS added each way between
                      them and Postgres, counting round trips (default 1; --quick: 0, which skips it)
-  --profile          also run the pooled server once under --cpu-prof (16 connections) and summarise it
+  --profile          also run the pooled server once under --cpu-prof (16 connections) and summarise
+                     it, and the naive server likewise as a control
   --postgres WHERE   private (default: a throwaway instance of our own) or the URL of a local server
   --quick            a smoke run for CI (under a minute); writes no result files
 `;
@@ -105,7 +106,7 @@ function parseOptions(argv: string[]): Options | null {
   const connections = (values.connections ?? (quick ? "16" : "1,16,64")).split(",").map((c) => num("connections", c, 0, 1));
   const only = (values.only?.split(",") ?? ALL) as ConfigName[];
   for (const name of only) if (!ALL.includes(name)) throw new UsageError(`--only: unknown configuration "${name}" (known: ${ALL.join(", ")})`);
-  const durationS = num("duration", values.duration, quick ? 1 : 7, 1);
+  const durationS = num("duration", values.duration, quick ? 1 : 6, 1);
   return {
     durationS,
     warmupS: Math.min(2, durationS / 2),
@@ -190,8 +191,8 @@ interface Ctx {
   samples: Sample[];
   /** Round 1's answers of each server to the same requests, to compare with the naive server's. */
   bodies: Map<ConfigName, unknown[]>;
-  /** The profiled measurement's start and end, monotonic microseconds. */
-  profileWindow: [number, number] | null;
+  /** The profiled measurement: its start and end (monotonic microseconds) and its answered requests. */
+  profileWindow: { us: [number, number]; requests: number } | null;
 }
 
 const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production" });
@@ -207,7 +208,7 @@ async function startServer(ctx: Ctx, name: ConfigName, path: Path, nodeArgs: str
   const databaseUrl = `postgres://postgres@${path.host}:${path.port}/${ctx.appDb}`;
   const child =
     s.kind === "naive"
-      ? startChild(process.execPath, [join(ROOT, "bench/naive-server.ts"), "--port", String(port), "--database-url", databaseUrl], { env: baseEnv() })
+      ? startChild(process.execPath, [...nodeArgs, join(ROOT, "bench/naive-server.ts"), "--port", String(port), "--database-url", databaseUrl], { env: baseEnv() })
       : startChild(process.execPath, [...nodeArgs, join(ROOT, "packages/functions/src/local/main.ts")], {
           env: {
             ...baseEnv(),
@@ -243,6 +244,9 @@ async function answers(ctx: Ctx, url: string): Promise<unknown[]> {
 
 interface Load {
   durationS: number;
+  /** Answered requests (or pgbench transactions). */
+  requests: number;
+  /** Milliseconds, one per answered request; empty when unknown (pgbench -C). */
   latencies: number[];
   statuses: Record<string, number>;
   non2xx: number;
@@ -256,6 +260,8 @@ interface Load {
    * are counted once they are done, and divided by responses + these.
    */
   abandoned: number;
+  /** pgbench -C: its average connection time. */
+  connectMs?: number | null;
 }
 
 async function measure(
@@ -284,8 +290,8 @@ async function measure(
   } finally {
     clearInterval(poll);
   }
-  if (at.phase === "profile") ctx.profileWindow = [started, monoUs()];
-  const requests = r.latencies.length;
+  const requests = r.requests;
+  if (at.phase === "profile") ctx.profileWindow = { us: [started, monoUs()], requests };
   const stats = latency(r.latencies);
   if (r.abandoned) await settle(stats.p99_ms);
   const cpu1 = cpuByGroup(groups);
@@ -312,6 +318,7 @@ async function measure(
     client_cpu_ms: per(own),
     others_cpu_pct: (100 * Math.max(0, machineBusyMs() - busy0 - ours)) / ((performance.now() - wall0) * cpus().length),
     peak_backends: peak,
+    connect_ms: r.connectMs ?? null,
     round_trips: counts ? per(counts.roundTrips) : null,
     new_connections: counts ? per(counts.connections) : null,
   };
@@ -319,7 +326,9 @@ async function measure(
   const rt = sample.round_trips === null ? "" : `  ${sample.round_trips.toFixed(2)} round trips/req`;
   const bad = sample.non2xx + sample.errors ? `  non2xx ${sample.non2xx} errors ${sample.errors}` : "";
   process.stderr.write(
-    `  ${at.phase.padEnd(7)} r${at.round + 1} ${at.config.padEnd(16)} c=${String(at.connections).padEnd(3)} ${sample.rps.toFixed(0).padStart(6)} req/s  p50 ${sample.p50_ms.toFixed(1)}  p99 ${sample.p99_ms.toFixed(1)} ms${rt}${bad}\n`,
+    `  ${at.phase.padEnd(7)} r${at.round + 1} ${at.config.padEnd(16)} c=${String(at.connections).padEnd(3)} ${sample.rps.toFixed(0).padStart(6)} req/s` +
+      (requests && r.latencies.length ? `  p50 ${sample.p50_ms.toFixed(1)}  p99 ${sample.p99_ms.toFixed(1)} ms` : "") +
+      `${rt}${bad}\n`,
   );
   return sample;
 }
@@ -347,7 +356,10 @@ async function measureServer(
           ctx,
           { ...at, connections: c },
           { server: [server.child.pid], proxy: path.proxyPids, db: ctx.appDb, ...(path.counter ? { counter: path.counter } : {}) },
-          async () => ({ ...(await runHttp({ url: server.url, users: ctx.users, connections: c, durationS: ctx.opts.durationS, seed: at.round * 1000 + c })), abandoned: c }),
+          async () => {
+            const r = await runHttp({ url: server.url, users: ctx.users, connections: c, durationS: ctx.opts.durationS, seed: at.round * 1000 + c });
+            return { ...r, requests: r.latencies.length, abandoned: c };
+          },
         );
       }
     } finally {
@@ -363,7 +375,7 @@ async function measurePgbench(ctx: Ctx, round: number, name: ConfigName, connect
   for (const c of connections) {
     await measure(ctx, { phase: "main", round, config: name, connections: c }, { server: [], proxy: [], db: ctx.pgbenchDb }, async () => {
       const r = await runPgbench(target, { clients: c, durationS: Math.max(1, Math.round(ctx.opts.durationS)), connect: spec(name).connect ?? false, logDir: ctx.scratch });
-      return { durationS: r.durationS, latencies: r.latencies, statuses: {}, non2xx: 0, errors: r.failed, timeouts: 0, rps: r.tps, abandoned: 0 };
+      return { ...r, requests: r.transactions, statuses: {}, non2xx: 0, errors: r.failed, timeouts: 0, rps: r.tps, abandoned: 0 };
     });
   }
 }
@@ -380,13 +392,14 @@ async function rounds(ctx: Ctx, phase: "main" | "delayed", names: ConfigName[], 
 }
 
 /** One pooled run at 16 connections under --cpu-prof: where our server spends its CPU. */
-async function profile(ctx: Ctx): Promise<{ summary: ProfileSummary; file: string }> {
-  const dir = join(ctx.scratch, "cpu-prof");
+async function profile(ctx: Ctx, config: ConfigName): Promise<{ summary: ProfileSummary; file: string }> {
+  const dir = join(ctx.scratch, `cpu-prof-${config}`);
   // The profile is written at exit: a generous grace before SIGKILL.
-  await measureServer(ctx, { phase: "profile", round: 0, config: "pooled" }, [16], { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`], stopGraceMs: 30_000 });
+  await measureServer(ctx, { phase: "profile", round: 0, config }, [16], { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`], stopGraceMs: 30_000 });
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
-  return { summary: summariseProfile(join(dir, file), ctx.profileWindow!), file: join(dir, file) };
+  const window = ctx.profileWindow!;
+  return { summary: summariseProfile(join(dir, file), window.us, window.requests), file: join(dir, file) };
 }
 
 // ---------------------------------------------------------------------------
@@ -439,7 +452,7 @@ async function main(argv: string[]): Promise<void> {
   const started = new Date();
   const loadStart = loadavg();
   const servers = opts.only.filter((n) => spec(n).kind !== "pgbench");
-  const measurements = opts.rounds * (opts.only.length * opts.connections.length + (opts.delayMs > 0 ? servers.length : 0)) + (opts.profile ? 1 : 0);
+  const measurements = opts.rounds * (opts.only.length * opts.connections.length + (opts.delayMs > 0 ? servers.length : 0)) + (opts.profile ? 2 : 0);
   const estimateS = measurements * opts.durationS + opts.rounds * servers.length * (opts.delayMs > 0 ? 2 : 1) * (opts.warmupS + 2) + 30;
   process.stderr.write(
     `load test: ${opts.only.join(", ")} at ${opts.connections.join("/")} connections, ${opts.rounds} round(s) of ${opts.durationS} s; about ${Math.ceil(estimateS / 60)} min\n` +
@@ -460,7 +473,8 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`with ${opts.delayMs} ms each way between server and Postgres, ${opts.delayConnections} connections...\n`);
     await rounds(ctx, "delayed", servers, [opts.delayConnections], opts.delayMs);
   }
-  const prof = opts.profile && servers.includes("pooled") ? await profile(ctx) : null;
+  const profiles = new Map<ConfigName, { summary: ProfileSummary; file: string }>();
+  if (opts.profile) for (const config of (["pooled", "naive"] as const).filter((c) => servers.includes(c))) profiles.set(config, await profile(ctx, config));
 
   // ---- report
   const summaries = summarise(ctx.samples, ALL);
@@ -494,7 +508,7 @@ async function main(argv: string[]): Promise<void> {
     out.push("", `same JSON as the naive server for the same requests: ${Object.entries(sameJson).map(([n, ok]) => `${n} ${ok === null ? "n/a" : ok ? "yes" : "NO"}`).join(", ")}`);
   }
   if (delayed) out.push("", `Round trips per request, with ${opts.delayMs} ms added each way (counted at the delaying proxy; connection setup included):`, delayedTable(summaries));
-  if (prof) out.push("", profileText(prof.summary));
+  for (const [config, p] of profiles) out.push("", profileText(config, p.summary));
   process.stdout.write(`${out.join("\n")}\n`);
 
   if (!opts.write) {
@@ -513,27 +527,42 @@ async function main(argv: string[]): Promise<void> {
     targets,
     summaries,
     samples: ctx.samples,
-    profile: prof?.summary ?? null,
+    profiles: Object.fromEntries([...profiles].map(([config, p]) => [config, p.summary])),
   };
-  const md = markdown(started, machineLine, runLine, summaries, targets, delayed ? opts.delayMs : 0, prof?.summary ?? null);
+  const md = markdown(started, machineLine, runLine, summaries, targets, delayed ? opts.delayMs : 0, profiles);
   const base = join(RESULTS, `load-${stamp}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(`${base}.md`, md);
   copyFileSync(`${base}.json`, join(RESULTS, "load-latest.json"));
   copyFileSync(`${base}.md`, join(RESULTS, "load-latest.md"));
-  if (prof) copyFileSync(prof.file, `${base}.cpuprofile.tmp`);
-  process.stderr.write(`\nwrote ${base}.json, ${base}.md and load-latest.{json,md}${prof ? `; the raw profile: ${base}.cpuprofile.tmp` : ""}\n`);
+  for (const [config, p] of profiles) copyFileSync(p.file, `${base}-${config}.cpuprofile.tmp`);
+  process.stderr.write(`\nwrote ${base}.json, ${base}.md and load-latest.{json,md}${profiles.size ? `; raw profiles: ${base}-*.cpuprofile.tmp` : ""}\n`);
 }
 
-function profileText(p: ProfileSummary): string {
-  const lines = [`CPU profile of the pooled server at 16 connections, measured window only: ${p.total_ms.toFixed(0)} ms of busy samples (${p.idle_ms.toFixed(0)} ms idle); self time`, "", "by package:"];
-  for (const x of p.packages) lines.push(`  ${x.self_pct.toFixed(1).padStart(5)}%  ${x.package}`);
+function profileText(config: string, p: ProfileSummary): string {
+  const lines = [
+    `CPU profile, ${config} server at 16 connections, measured window only: ${p.total_ms.toFixed(0)} ms of busy samples (${p.idle_ms.toFixed(0)} ms idle) for ${p.requests} requests; self time`,
+    "(samples are wall time on the main thread: a native call such as writev also holds the time spent descheduled in it)",
+    "",
+    "by package:",
+  ];
+  const row = (x: { self_pct: number; ms_per_req: number }, what: string) =>
+    `  ${x.self_pct.toFixed(1).padStart(5)}%  ${x.ms_per_req.toFixed(3).padStart(6)} ms/req  ${what}`;
+  for (const x of p.packages) lines.push(row(x, x.package));
   lines.push("", "by function:");
-  for (const x of p.functions) lines.push(`  ${x.self_pct.toFixed(1).padStart(5)}%  ${x.name}  ${x.where}`);
+  for (const x of p.functions) lines.push(row(x, `${x.name}  ${x.where}`));
   return lines.join("\n");
 }
 
-function markdown(started: Date, machineLine: string, runLine: string, summaries: Summary[], targets: ReturnType<typeof evaluateTargets>, delayMs: number, prof: ProfileSummary | null): string {
+function markdown(
+  started: Date,
+  machineLine: string,
+  runLine: string,
+  summaries: Summary[],
+  targets: Target[],
+  delayMs: number,
+  profiles: Map<ConfigName, { summary: ProfileSummary }>,
+): string {
   const parts = [
     `# Load test, ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
@@ -548,11 +577,20 @@ function markdown(started: Date, machineLine: string, runLine: string, summaries
     targetLines(targets, true),
   ];
   if (delayMs) parts.push("", `## Round trips per request, ${delayMs} ms each way`, "", delayedTable(summaries, true));
-  if (prof) {
-    parts.push("", "## CPU profile (pooled, 16 connections, self time)", "", "| package | self % |", "| --- | ---: |");
-    for (const x of prof.packages) parts.push(`| ${x.package} | ${x.self_pct.toFixed(1)} |`);
-    parts.push("", "| function | where | self % |", "| --- | --- | ---: |");
-    for (const x of prof.functions) parts.push(`| \`${x.name}\` | ${x.where} | ${x.self_pct.toFixed(1)} |`);
+  if (profiles.size) {
+    parts.push("", "Profiles below: self time in the measured window. A sample is wall time on the main thread, so a native call such as `writev` also holds the time the thread spent descheduled in it; the naive server's profile is the control.");
+  }
+  for (const [config, { summary: p }] of profiles) {
+    parts.push(
+      "",
+      `## CPU profile: ${config} server, 16 connections, self time (${p.total_ms.toFixed(0)} ms of busy samples, ${p.requests} requests)`,
+      "",
+      "| package | self % | ms/req |",
+      "| --- | ---: | ---: |",
+    );
+    for (const x of p.packages) parts.push(`| ${x.package} | ${x.self_pct.toFixed(1)} | ${x.ms_per_req.toFixed(3)} |`);
+    parts.push("", "| function | where | self % | ms/req |", "| --- | --- | ---: | ---: |");
+    for (const x of p.functions) parts.push(`| \`${x.name}\` | ${x.where} | ${x.self_pct.toFixed(1)} | ${x.ms_per_req.toFixed(3)} |`);
   }
   return `${parts.join("\n")}\n`;
 }

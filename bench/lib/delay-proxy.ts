@@ -13,7 +13,7 @@ export interface Counts {
   roundTrips: number;
 }
 
-export interface DelayProxy {
+interface DelayProxy {
   port: number;
   counts(): Counts;
   reset(): void;

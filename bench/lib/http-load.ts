@@ -12,7 +12,7 @@ export interface User {
   rowIds: number[];
 }
 
-export interface HttpResult {
+interface HttpResult {
   durationS: number;
   /** Milliseconds, one per response (any status). */
   latencies: number[];

@@ -6,10 +6,12 @@ import { run } from "./procs.ts";
 /**
  * The ceilings: `pgbench -S` (one indexed SELECT per transaction on a
  * connection held for the run) and `pgbench -S -C` (a new connection per
- * transaction). Latencies come from pgbench's per-transaction log.
+ * transaction). Latencies come from pgbench's per-transaction log, which
+ * leaves out the connection time: with -C they are no request's latency, so
+ * only the count is used (and pgbench's average connection time is kept).
  */
 
-export interface Target {
+interface Target {
   host: string;
   port: number;
   user: string;
@@ -23,11 +25,15 @@ export async function initPgbench(target: Target): Promise<void> {
   await run(pgBin("pgbench"), ["-i", "-q", "-s", "1", ...conn(target), target.db]);
 }
 
-export interface PgbenchResult {
+interface PgbenchResult {
   durationS: number;
   tps: number;
-  /** Microseconds in the log, as milliseconds. */
+  /** Transactions in the log. */
+  transactions: number;
+  /** Milliseconds per transaction (without connecting); empty with -C. */
   latencies: number[];
+  /** -C: pgbench's "average connection time". */
+  connectMs: number | null;
   failed: number;
 }
 
@@ -37,7 +43,7 @@ export async function runPgbench(target: Target, options: { clients: number; dur
   if (options.connect) args.push("-C");
   args.push("-l", `--log-prefix=${join(options.logDir, prefix)}`, ...conn(target), target.db);
   const out = await run(pgBin("pgbench"), args);
-  const latencies: number[] = [];
+  let latencies: number[] = [];
   for (const file of readdirSync(options.logDir).filter((f) => f.startsWith(prefix))) {
     const path = join(options.logDir, file);
     // client_id transaction_no time_us script_no epoch epoch_us
@@ -48,10 +54,14 @@ export async function runPgbench(target: Target, options: { clients: number; dur
     rmSync(path);
   }
   const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
+  const transactions = latencies.length;
+  if (options.connect) latencies = [];
   return {
     durationS: options.durationS,
     tps: number(/tps = ([\d.]+)/),
+    transactions,
     latencies,
+    connectMs: options.connect ? number(/average connection time = ([\d.]+) ms/) : null,
     failed: number(/number of failed transactions: (\d+)/) || 0,
   };
 }

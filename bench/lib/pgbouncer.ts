@@ -12,7 +12,7 @@ import { freePort, startChild, type Child } from "./procs.ts";
  * per-request connection).
  */
 
-export interface PgBouncer {
+interface PgBouncer {
   host: string;
   port: number;
   /** For CPU accounting: runuser (when root) and pgbouncer under it. */

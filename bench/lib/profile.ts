@@ -26,8 +26,10 @@ interface Profile {
 export interface ProfileSummary {
   total_ms: number;
   idle_ms: number;
-  functions: Array<{ name: string; where: string; package: string; self_ms: number; self_pct: number }>;
-  packages: Array<{ package: string; self_ms: number; self_pct: number }>;
+  /** Requests answered in the window: self times are also given per request. */
+  requests: number;
+  functions: Array<{ name: string; where: string; package: string; self_ms: number; self_pct: number; ms_per_req: number }>;
+  packages: Array<{ package: string; self_ms: number; self_pct: number; ms_per_req: number }>;
 }
 
 /** Where a script belongs: an npm package, a workspace package, node's own code, or V8. */
@@ -49,7 +51,7 @@ function shortPath(url: string): string {
   return own ? own[1]! : path;
 }
 
-export function summariseProfile(file: string, window: [startUs: number, endUs: number], top = 15): ProfileSummary {
+export function summariseProfile(file: string, window: [startUs: number, endUs: number], requests: number, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
@@ -82,16 +84,18 @@ export function summariseProfile(file: string, window: [startUs: number, endUs: 
   }
   const pct = (us: number) => Math.round((1000 * us) / total) / 10;
   const ms = (us: number) => Math.round(us / 100) / 10;
+  const perReq = (us: number) => Math.round(us / requests) / 1000;
   return {
     total_ms: ms(total),
     idle_ms: ms(idle),
+    requests,
     functions: [...fns.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
-      .map((f) => ({ name: f.name, where: f.where, package: f.package, self_ms: ms(f.us), self_pct: pct(f.us) })),
+      .map((f) => ({ name: f.name, where: f.where, package: f.package, self_ms: ms(f.us), self_pct: pct(f.us), ms_per_req: perReq(f.us) })),
     packages: [...pkgs.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([pkg, us]) => ({ package: pkg, self_ms: ms(us), self_pct: pct(us) })),
+      .map(([pkg, us]) => ({ package: pkg, self_ms: ms(us), self_pct: pct(us), ms_per_req: perReq(us) })),
   };
 }

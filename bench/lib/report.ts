@@ -33,6 +33,8 @@ export interface Sample {
   /** Share of the machine's CPU (all cores) used by processes outside the measurement: the noise. */
   others_cpu_pct: number;
   peak_backends: number | null;
+  /** pgbench -C: pgbench's average connection time (its per-transaction latencies leave it out). */
+  connect_ms: number | null;
   /** Delayed phase: database round trips and new connections per request, counted at the proxy. */
   round_trips: number | null;
   new_connections: number | null;

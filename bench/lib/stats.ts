@@ -1,6 +1,6 @@
 /** Latency percentiles (nearest rank) over every response, and medians over rounds. */
 
-export interface Latency {
+interface Latency {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;

@@ -65,12 +65,22 @@ export async function query<T extends pg.QueryResultRow>(url: string, text: stri
 
 async function describe(kind: Postgres["kind"], host: string, port: number, user: string): Promise<Postgres> {
   const url = (db: string) => `postgres://${user}@${host}:${port}/${db}`;
-  const [row] = await query<{ pid: number; version: string; max_connections: string; shared_buffers: string }>(
-    url("postgres"),
-    "select pg_backend_pid() as pid, current_setting('server_version') as version, current_setting('max_connections') as max_connections, current_setting('shared_buffers') as shared_buffers",
-  );
-  const local = host === "127.0.0.1" || host === "localhost";
-  const postmasterPid = local ? parentPid(row!.pid) : null;
+  const client = new pg.Client({ connectionString: url("postgres") });
+  await client.connect();
+  let row: { pid: number; version: string; max_connections: string; shared_buffers: string };
+  let postmasterPid: number | null = null;
+  try {
+    [row] = (
+      await client.query(
+        "select pg_backend_pid() as pid, current_setting('server_version') as version, current_setting('max_connections') as max_connections, current_setting('shared_buffers') as shared_buffers",
+      )
+    ).rows;
+    // Our backend's parent, read while the backend lives.
+    if (host === "127.0.0.1" || host === "localhost") postmasterPid = parentPid(row!.pid);
+  } finally {
+    await client.end();
+  }
+  if (postmasterPid === null) process.stderr.write(`warning: Postgres at ${host}:${port} is not a process of this machine: no Postgres CPU or backend counts\n`);
   return {
     host,
     port,

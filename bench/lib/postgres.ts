@@ -92,7 +92,8 @@ async function describe(kind: Postgres["kind"], host: string, port: number, user
       await query(url("postgres"), `create database "${name}"`);
       if (kind === "existing") onCleanup(() => query(url("postgres"), `drop database if exists "${name}" with (force)`).then(() => {}));
     },
-    backends: (db) => (postmasterPid ? childrenMatching(postmasterPid, `postgres: ${user} ${db} `) : null),
+    // A backend's title: "postgres: [cluster name: ]user database host(port) state".
+    backends: (db) => (postmasterPid ? childrenMatching(postmasterPid, (cmd) => cmd.startsWith("postgres: ") && cmd.includes(` ${user} ${db} `)) : null),
   };
 }
 

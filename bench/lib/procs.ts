@@ -67,13 +67,13 @@ export function parentPid(pid: number): number | null {
   return readStat(pid)?.ppid ?? null;
 }
 
-/** Every process's command line starting with `prefix`, among `root`'s children. */
-export function childrenMatching(root: number, prefix: string): number {
+/** How many of `root`'s children have a command line that `match` accepts. */
+export function childrenMatching(root: number, match: (cmdline: string) => boolean): number {
   let n = 0;
   for (const s of allStats()) {
     if (s.ppid !== root) continue;
     try {
-      if (readFileSync(`/proc/${s.pid}/cmdline`, "utf8").startsWith(prefix)) n++;
+      if (match(readFileSync(`/proc/${s.pid}/cmdline`, "utf8"))) n++;
     } catch {
       // exited
     }

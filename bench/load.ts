@@ -20,7 +20,7 @@ import { PGBOUNCER_POOL_SIZE, pgbouncerVersion, startPgBouncer } from "./lib/pgb
 import { existingPostgres, query, scratchDir, startPrivatePostgres, type Postgres } from "./lib/postgres.ts";
 import { cleanupAll, cpuByGroup, freePort, machineBusyMs, ownCpuMs, run, startChild, waitForHttp, type Child } from "./lib/procs.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/profile.ts";
-import { delayedTable, evaluateTargets, mainTable, summarise, targetLines, type Sample, type Summary, type Target } from "./lib/report.ts";
+import { delayedTable, evaluateTargets, mainTable, markdown, profileText, summarise, targetLines, type Sample } from "./lib/report.ts";
 import { startSidecar, type Sidecar } from "./lib/sidecar.ts";
 import { latency } from "./lib/stats.ts";
 
@@ -529,7 +529,7 @@ async function main(argv: string[]): Promise<void> {
     samples: ctx.samples,
     profiles: Object.fromEntries([...profiles].map(([config, p]) => [config, p.summary])),
   };
-  const md = markdown(started, machineLine, runLine, summaries, targets, delayed ? opts.delayMs : 0, profiles);
+  const md = markdown({ started, machineLine, runLine, summaries, targets, delayMs: delayed ? opts.delayMs : 0, profiles: new Map([...profiles].map(([c, p]) => [c, p.summary])) });
   const base = join(RESULTS, `load-${stamp}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(`${base}.md`, md);
@@ -537,62 +537,6 @@ async function main(argv: string[]): Promise<void> {
   copyFileSync(`${base}.md`, join(RESULTS, "load-latest.md"));
   for (const [config, p] of profiles) copyFileSync(p.file, `${base}-${config}.cpuprofile.tmp`);
   process.stderr.write(`\nwrote ${base}.json, ${base}.md and load-latest.{json,md}${profiles.size ? `; raw profiles: ${base}-*.cpuprofile.tmp` : ""}\n`);
-}
-
-function profileText(config: string, p: ProfileSummary): string {
-  const lines = [
-    `CPU profile, ${config} server at 16 connections, measured window only: ${p.total_ms.toFixed(0)} ms of busy samples (${p.idle_ms.toFixed(0)} ms idle) for ${p.requests} requests; self time`,
-    "(samples are wall time on the main thread: a native call such as writev also holds the time spent descheduled in it)",
-    "",
-    "by package:",
-  ];
-  const row = (x: { self_pct: number; ms_per_req: number }, what: string) =>
-    `  ${x.self_pct.toFixed(1).padStart(5)}%  ${x.ms_per_req.toFixed(3).padStart(6)} ms/req  ${what}`;
-  for (const x of p.packages) lines.push(row(x, x.package));
-  lines.push("", "by function:");
-  for (const x of p.functions) lines.push(row(x, `${x.name}  ${x.where}`));
-  return lines.join("\n");
-}
-
-function markdown(
-  started: Date,
-  machineLine: string,
-  runLine: string,
-  summaries: Summary[],
-  targets: Target[],
-  delayMs: number,
-  profiles: Map<ConfigName, { summary: ProfileSummary }>,
-): string {
-  const parts = [
-    `# Load test, ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`,
-    "",
-    `Machine: ${machineLine}.`,
-    "",
-    `${runLine[0]!.toUpperCase()}${runLine.slice(1)}. CPU columns are milliseconds per request; "others cpu %" is the machine's CPU used by processes outside the test (noise).`,
-    "",
-    mainTable(summaries, true),
-    "",
-    "## Targets (16 connections)",
-    "",
-    targetLines(targets, true),
-  ];
-  if (delayMs) parts.push("", `## Round trips per request, ${delayMs} ms each way`, "", delayedTable(summaries, true));
-  if (profiles.size) {
-    parts.push("", "Profiles below: self time in the measured window. A sample is wall time on the main thread, so a native call such as `writev` also holds the time the thread spent descheduled in it; the naive server's profile is the control.");
-  }
-  for (const [config, { summary: p }] of profiles) {
-    parts.push(
-      "",
-      `## CPU profile: ${config} server, 16 connections, self time (${p.total_ms.toFixed(0)} ms of busy samples, ${p.requests} requests)`,
-      "",
-      "| package | self % | ms/req |",
-      "| --- | ---: | ---: |",
-    );
-    for (const x of p.packages) parts.push(`| ${x.package} | ${x.self_pct.toFixed(1)} | ${x.ms_per_req.toFixed(3)} |`);
-    parts.push("", "| function | where | self % | ms/req |", "| --- | --- | ---: | ---: |");
-    for (const x of p.functions) parts.push(`| \`${x.name}\` | ${x.where} | ${x.self_pct.toFixed(1)} | ${x.ms_per_req.toFixed(3)} |`);
-  }
-  return `${parts.join("\n")}\n`;
 }
 
 let stopping = false;

@@ -1,7 +1,8 @@
+import type { ProfileSummary } from "./profile.ts";
 import { median } from "./stats.ts";
 
 /**
- * Medians over rounds, the targets, and the tables (terminal and markdown).
+ * Medians over rounds, the targets, and the tables and pages (terminal and markdown).
  */
 
 /** One measurement: one configuration at one concurrency in one round. */
@@ -233,4 +234,63 @@ export function targetLines(targets: Target[], markdown = false): string {
   if (markdown) return ["| target | result | measured |", "| --- | --- | --- |", ...targets.map((t) => `| ${t.name} | **${t.result}** | ${t.detail} |`)].join("\n");
   const width = Math.max(...targets.map((t) => t.name.length));
   return targets.map((t) => `${t.result.padEnd(4)}  ${t.name.padEnd(width)}  ${t.detail}`).join("\n");
+}
+
+/** A profile summary for the terminal. */
+export function profileText(config: string, p: ProfileSummary): string {
+  const lines = [
+    `CPU profile, ${config} server at 16 connections, measured window only: ${p.total_ms.toFixed(0)} ms of busy samples (${p.idle_ms.toFixed(0)} ms idle) for ${p.requests} requests; self time`,
+    "(samples are wall time on the main thread: a native call such as writev also holds the time spent descheduled in it)",
+    "",
+    "by package:",
+  ];
+  const row = (x: { self_pct: number; ms_per_req: number }, what: string) =>
+    `  ${x.self_pct.toFixed(1).padStart(5)}%  ${x.ms_per_req.toFixed(3).padStart(6)} ms/req  ${what}`;
+  for (const x of p.packages) lines.push(row(x, x.package));
+  lines.push("", "by function:");
+  for (const x of p.functions) lines.push(row(x, `${x.name}  ${x.where}`));
+  return lines.join("\n");
+}
+
+/** The run as a short markdown page (bench/results/load-*.md). */
+export function markdown(run: {
+  started: Date;
+  machineLine: string;
+  runLine: string;
+  summaries: Summary[];
+  targets: Target[];
+  delayMs: number;
+  profiles: Map<string, ProfileSummary>;
+}): string {
+  const { started, machineLine, runLine, summaries, targets, delayMs, profiles } = run;
+  const parts = [
+    `# Load test, ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `Machine: ${machineLine}.`,
+    "",
+    `${runLine[0]!.toUpperCase()}${runLine.slice(1)}. CPU columns are milliseconds per request; "others cpu %" is the machine's CPU used by processes outside the test (noise).`,
+    "",
+    mainTable(summaries, true),
+    "",
+    "## Targets (16 connections)",
+    "",
+    targetLines(targets, true),
+  ];
+  if (delayMs) parts.push("", `## Round trips per request, ${delayMs} ms each way`, "", delayedTable(summaries, true));
+  if (profiles.size) {
+    parts.push("", "Profiles below: self time in the measured window. A sample is wall time on the main thread, so a native call such as `writev` also holds the time the thread spent descheduled in it; the naive server's profile is the control.");
+  }
+  for (const [config, p] of profiles) {
+    parts.push(
+      "",
+      `## CPU profile: ${config} server, 16 connections, self time (${p.total_ms.toFixed(0)} ms of busy samples, ${p.requests} requests)`,
+      "",
+      "| package | self % | ms/req |",
+      "| --- | ---: | ---: |",
+    );
+    for (const x of p.packages) parts.push(`| ${x.package} | ${x.self_pct.toFixed(1)} | ${x.ms_per_req.toFixed(3)} |`);
+    parts.push("", "| function | where | self % | ms/req |", "| --- | --- | ---: | ---: |");
+    for (const x of p.functions) parts.push(`| \`${x.name}\` | ${x.where} | ${x.self_pct.toFixed(1)} | ${x.ms_per_req.toFixed(3)} |`);
+  }
+  return `${parts.join("\n")}\n`;
 }

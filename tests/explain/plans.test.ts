@@ -40,6 +40,7 @@ const NOT_READ_BY_ROUTES: Record<string, string> = {
   ix_audit_log_action_timestamp: "admin audit log (admin routes are not built yet)",
   ix_audit_log_success: "admin audit log (admin routes are not built yet)",
   ix_share_link_resource: "deleting a row deletes its share links by (resource_type, resource_id)",
+  ix_row_selected_bid_id: "a deleted bid clears row.selected_bid_id (its foreign key's ON DELETE SET NULL, inside the DELETE)",
 };
 
 interface Case {

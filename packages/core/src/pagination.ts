@@ -90,7 +90,24 @@ export function keysetPage<DB, TB extends keyof DB, O>(
     .where(afterCursor(table, query.cursor, order))
     .orderBy(sql.ref(`${table}.created_at`), order)
     .orderBy(sql.ref(`${table}.id`), order)
-    .limit(query.limit + 1);
+    // `+ 1` in SQL, not here: a prepared query's limit is a parameter it has not seen yet.
+    .limit(sql<number>`${query.limit} + 1`);
+}
+
+/** A page query's values, flat: a prepared query's stand-ins replace values, not objects. */
+export interface FlatPage {
+  limit: number;
+  cursor_t: string | undefined;
+  cursor_id: number | undefined;
+}
+
+export function flatPage(query: PageQuery): FlatPage {
+  return { limit: query.limit, cursor_t: query.cursor?.t, cursor_id: query.cursor?.id };
+}
+
+/** The page query of flat values, inside a prepared query's builder. */
+export function pageOf(v: FlatPage): PageQuery {
+  return { limit: v.limit, cursor: v.cursor_t === undefined ? undefined : { t: v.cursor_t, id: v.cursor_id! } };
 }
 
 export interface Page<T> {

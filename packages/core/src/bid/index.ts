@@ -1,10 +1,10 @@
 import { sql } from "kysely";
 import { jsonArrayFrom, jsonObjectFrom } from "kysely/helpers/postgres";
 import * as z from "zod";
-import { Database } from "../db/index.ts";
+import { Database, prepare } from "../db/index.ts";
 import { VisibleError } from "../error.ts";
 import { QueryBool } from "../ids.ts";
-import { cursorText, keysetPage, notFound, PageQuery, present, toPage, type Page } from "../pagination.ts";
+import { cursorText, flatPage, keysetPage, notFound, PageQuery, pageOf, present, toPage, type FlatPage, type Page } from "../pagination.ts";
 import * as Session from "../session/index.ts";
 import { columns, toInfo, type Info } from "./shape.ts";
 
@@ -32,28 +32,32 @@ export type UpdateInput = z.infer<typeof UpdateInput>;
  */
 export async function list(credential: Session.Credential, rowId: number, query: ListQuery): Promise<Page<Info>> {
   const rows = await Database.use((db) =>
-    Session.withActor(db, credential)
+    listQuery(db, { ...credential, rowId, ...flatPage(query), liked: query.liked, selected: query.selected }),
+  );
+  if (Session.actorOf(rows[0]).row_id_found === null) throw notFound("row");
+  return toPage(present(rows, "seller_id", "image_url", "seller"), query.limit, toInfo);
+}
+
+const listQuery = prepare(
+  (db, v: Session.Credential & FlatPage & { rowId: number; liked: boolean | undefined; selected: boolean | undefined }) =>
+    Session.withActor(db, v)
       .selectFrom("actor")
-      .leftJoin("row", (join) => join.on("row.id", "=", rowId).onRef("row.user_id", "=", "actor.user_id"))
+      .leftJoin("row", (join) => join.on("row.id", "=", v.rowId).onRef("row.user_id", "=", "actor.user_id"))
       .leftJoinLateral(
         (eb) =>
           eb
             .selectFrom("bid")
             .select((b) => [...columns(b), cursorText(b.ref("bid.created_at")).as("cursor_t")])
             .whereRef("bid.row_id", "=", "row.id")
-            .$if(query.liked !== undefined, (qb) => qb.where("bid.is_liked", "=", query.liked!))
-            .$if(query.selected !== undefined, (qb) => qb.where("bid.is_selected", "=", query.selected!))
-            .$call((qb) => keysetPage(qb, "bid", query))
+            .$if(v.liked !== undefined, (qb) => qb.where("bid.is_liked", "=", v.liked!))
+            .$if(v.selected !== undefined, (qb) => qb.where("bid.is_selected", "=", v.selected!))
+            .$call((qb) => keysetPage(qb, "bid", pageOf(v)))
             .as("page"),
         (join) => join.onTrue(),
       )
       .select(["actor.user_id as actor_id", "row.id as row_id_found"])
-      .selectAll("page")
-      .execute(),
-  );
-  if (Session.actorOf(rows[0]).row_id_found === null) throw notFound("row");
-  return toPage(present(rows, "seller_id", "image_url", "seller"), query.limit, toInfo);
-}
+      .selectAll("page"),
+);
 
 /**
  * Makes this bid the row's one selected bid and moves the row to `selected`,

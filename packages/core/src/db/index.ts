@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Kysely, PostgresDialect, type PostgresPoolClient, type Transaction } from "kysely";
+import { CompiledQuery, Kysely, PostgresDialect, type Compilable, type PostgresPoolClient, type Transaction } from "kysely";
 import { Config, type DatabaseConfig, type DatabaseTarget } from "../config.ts";
 import { createConnector, type Connector, type ConnectorOptions, type DriverName, type RawClient } from "./driver.ts";
 import { isConnectionLost, toCoreError } from "./errors.ts";
@@ -168,6 +168,37 @@ export class DatabaseClient {
   async close(): Promise<void> {
     await this.#connector.close();
   }
+}
+
+/** Stands for a value of a prepared query while it is compiled. */
+class Slot {
+  readonly name: string;
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+/**
+ * A query built and compiled once per shape, then run with each call's values:
+ * otherwise Kysely builds and compiles the query tree on every call, which on
+ * a hot read costs the server more CPU than the database spends. `build` gets
+ * stand-ins for the values (absent ones stay undefined and pick the shape); it
+ * may place them in the query but must compute nothing from them.
+ */
+export function prepare<V extends object, O>(build: (db: Executor, values: V) => Compilable<O>) {
+  const shapes = new Map<string, { sql: string; parameters: unknown[] }>();
+  return async (db: Executor, given: V): Promise<O[]> => {
+    const values = given as Record<string, unknown>;
+    const key = Object.keys(values).filter((k) => values[k] !== undefined).join(",");
+    let shape = shapes.get(key);
+    if (!shape) {
+      const slots = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : new Slot(k)]));
+      const { sql, parameters } = build(db, slots as V).compile();
+      shapes.set(key, (shape = { sql, parameters: [...parameters] }));
+    }
+    const parameters = shape.parameters.map((p) => (p instanceof Slot ? values[p.name] : p));
+    return (await db.executeQuery<O>(CompiledQuery.raw(shape.sql, parameters))).rows;
+  };
 }
 
 /** Builds a client from settings (the config's, or a test's overrides). */

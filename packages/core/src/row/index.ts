@@ -1,11 +1,11 @@
 import { sql, type Selectable } from "kysely";
 import * as z from "zod";
 import * as Bid from "../bid/shape.ts";
-import { Database } from "../db/index.ts";
+import { Database, prepare } from "../db/index.ts";
 import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
 import { safeJsonDumps, safeJsonLoads } from "../json.ts";
-import { cursorText, keysetPage, notFound, PageQuery, present, toPage, type Page } from "../pagination.ts";
+import { cursorText, flatPage, keysetPage, notFound, PageQuery, pageOf, present, toPage, type FlatPage, type Page } from "../pagination.ts";
 import * as Session from "../session/index.ts";
 
 /**
@@ -102,10 +102,9 @@ function toInfo(row: Omit<Selectable<RowTable>, "selected_bid_id">): Info {
   };
 }
 
-/** The caller's rows, newest first, without chat_history: the session check and the page in one statement. */
-export async function list(credential: Session.Credential, query: ListQuery): Promise<Page<Summary>> {
-  const rows = await Database.use((db) =>
-    Session.withActor(db, credential)
+const listQuery = prepare(
+  (db, v: Session.Credential & FlatPage & { status: ListQuery["status"]; outreach_status: ListQuery["outreach_status"] }) =>
+    Session.withActor(db, v)
       .selectFrom("actor")
       .leftJoinLateral(
         (eb) =>
@@ -121,15 +120,20 @@ export async function list(credential: Session.Credential, query: ListQuery): Pr
                 .as("bid_count"),
             ])
             .whereRef("row.user_id", "=", "actor.user_id")
-            .$if(query.status !== undefined, (qb) => qb.where("row.status", "=", query.status!))
-            .$if(query.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", query.outreach_status!))
-            .$call((qb) => keysetPage(qb, "row", query))
+            .$if(v.status !== undefined, (qb) => qb.where("row.status", "=", v.status!))
+            .$if(v.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", v.outreach_status!))
+            .$call((qb) => keysetPage(qb, "row", pageOf(v)))
             .as("page"),
         (join) => join.onTrue(),
       )
       .select("actor.user_id as actor_id")
-      .selectAll("page")
-      .execute(),
+      .selectAll("page"),
+);
+
+/** The caller's rows, newest first, without chat_history: the session check and the page in one statement. */
+export async function list(credential: Session.Credential, query: ListQuery): Promise<Page<Summary>> {
+  const rows = await Database.use((db) =>
+    listQuery(db, { ...credential, ...flatPage(query), status: query.status, outreach_status: query.outreach_status }),
   );
   Session.actorOf(rows[0]);
   return toPage(present(rows), query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count ?? 0 }));
@@ -157,18 +161,19 @@ export async function create(userId: number, input: CreateInput): Promise<Info> 
  * bid count (no N+1).
  */
 export async function fromID(credential: Session.Credential, rowId: number): Promise<Detail> {
-  const found = await Database.use((db) =>
-    Session.withActor(db, credential)
-      .selectFrom("actor")
-      .leftJoin("row", (join) => join.on("row.id", "=", rowId).onRef("row.user_id", "=", "actor.user_id"))
-      .selectAll("row")
-      .select((eb) => ["actor.user_id as actor_id", Bid.newestWithSellers(eb, DETAIL_BIDS)])
-      .executeTakeFirst(),
-  );
+  const [found] = await Database.use((db) => detailQuery(db, { ...credential, rowId }));
   const [row] = present([Session.actorOf(found)], "selected_bid_id");
   if (!row) throw notFound("row");
   return { ...toInfo(row), bids: row.bids.map(Bid.toInfo), selected_bid_id: row.selected_bid_id };
 }
+
+const detailQuery = prepare((db, v: Session.Credential & { rowId: number }) =>
+  Session.withActor(db, v)
+    .selectFrom("actor")
+    .leftJoin("row", (join) => join.on("row.id", "=", v.rowId).onRef("row.user_id", "=", "actor.user_id"))
+    .selectAll("row")
+    .select((eb) => ["actor.user_id as actor_id", Bid.newestWithSellers(eb, DETAIL_BIDS)]),
+);
 
 /** Updates the caller's row; updated_at moves. */
 export async function update(userId: number, rowId: number, input: UpdateInput): Promise<Info> {

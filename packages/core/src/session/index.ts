@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import * as Audit from "../audit/index.ts";
 import { Context } from "../context.ts";
-import { Database, type Executor } from "../db/index.ts";
+import { Database, prepare, type Executor } from "../db/index.ts";
 import { VisibleError } from "../error.ts";
 import { unguessableToken } from "../ids.ts";
 
@@ -87,19 +87,20 @@ export function actorOf<R extends { actor_id: number }>(result: R | undefined): 
   return result;
 }
 
+const actorQuery = prepare((db, v: Credential) =>
+  withActor(db, v)
+    .selectFrom("actor")
+    .innerJoin("user", "user.id", "actor.user_id")
+    .select(["actor.session_id", "actor.user_id as actor_id", "user.email", "user.name", "user.is_admin"]),
+);
+
 /**
  * The actor behind a bearer token, for a route that needs a user or an admin:
  * 401 for a missing, malformed, unknown, revoked or expired token; 403 (and an
  * audit row) for a non-admin on an admin route. One statement.
  */
 export async function authenticate(token: string | null, role: "user" | "admin"): Promise<Actor> {
-  const found = await Database.use((db) =>
-    withActor(db, credential(token))
-      .selectFrom("actor")
-      .innerJoin("user", "user.id", "actor.user_id")
-      .select(["actor.session_id", "actor.user_id as actor_id", "user.email", "user.name", "user.is_admin"])
-      .executeTakeFirst(),
-  );
+  const [found] = await Database.use((db) => actorQuery(db, credential(token)));
   const row = actorOf(found);
   const actor = { userId: row.actor_id, sessionId: row.session_id, email: row.email, name: row.name, isAdmin: row.is_admin };
   if (role === "admin" && !actor.isAdmin) {

@@ -121,6 +121,7 @@ const Env = z.object({
   DB_POOL_RECYCLE: seconds("DB_POOL_RECYCLE", { allowZero: true }).default(3600),
   DB_POOL_PRE_PING: bool("DB_POOL_PRE_PING").default(true),
   DB_USE_NULL_POOL: bool("DB_USE_NULL_POOL").optional(),
+  DB_PREPARED_STATEMENTS: bool("DB_PREPARED_STATEMENTS").optional(),
   DB_ECHO: bool("DB_ECHO").default(false),
   DB_ENABLE_QUERY_LOGGING: bool("DB_ENABLE_QUERY_LOGGING").default(false),
   DB_SLOW_QUERY_THRESHOLD: seconds("DB_SLOW_QUERY_THRESHOLD", { allowZero: true }).default(1),
@@ -146,6 +147,8 @@ export interface DatabaseConfig {
   poolRecycleMs: number;
   prePing: boolean;
   useNullPool: boolean;
+  /** Hot statements as named prepared statements, parsed and planned once per connection. */
+  preparedStatements: boolean;
   echo: boolean;
   slowQueryLogging: boolean;
   slowQueryThresholdMs: number;
@@ -207,6 +210,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       poolRecycleMs: e.DB_POOL_RECYCLE * 1000,
       prePing: e.DB_POOL_PRE_PING,
       useNullPool: e.DB_USE_NULL_POOL ?? inLambda,
+      // A connection per request would prepare every statement for one use; off there by default.
+      preparedStatements: e.DB_PREPARED_STATEMENTS ?? !(e.DB_USE_NULL_POOL ?? inLambda),
       echo: e.DB_ECHO,
       slowQueryLogging: e.DB_ENABLE_QUERY_LOGGING,
       slowQueryThresholdMs: e.DB_SLOW_QUERY_THRESHOLD * 1000,

@@ -57,6 +57,7 @@ export class DatabaseClient {
   readonly #pool: Pool;
   readonly #log: QueryLogger | null;
   readonly #observe: ClientOverrides["observe"];
+  readonly #named: boolean;
   readonly #kysely: Kysely<DB>;
 
   constructor(connector: Connector, settings: DatabaseConfig, overrides: ClientOverrides = {}) {
@@ -77,6 +78,8 @@ export class DatabaseClient {
           });
     this.#log = createQueryLogger({ ...settings, ...(overrides.writeLog ? { write: overrides.writeLog } : {}) });
     this.#observe = overrides.observe;
+    // PGlite is in-process: nothing to save, and its one session is shared by every client.
+    this.#named = settings.preparedStatements && connector.driver !== "pglite";
     this.#kysely = new Kysely<DB>({
       dialect: new PostgresDialect({ pool: { options: {}, connect: async () => this.#lease(), end: async () => {} } }),
     });
@@ -98,7 +101,13 @@ export class DatabaseClient {
         const started = performance.now();
         let failed = false;
         try {
-          return await client.query(text, parameters as unknown[]);
+          const name = this.#named ? statementNames.get(text) : undefined;
+          if (!name) return await client.query(text, parameters as unknown[]);
+          return await client.query({ name, text, values: parameters as unknown[] }).catch((err: { code?: string }) => {
+            // A migration changed a table under a statement this connection prepared: run it unprepared.
+            if (err.code === "0A000") return client!.query(text, parameters as unknown[]);
+            throw err;
+          });
         } catch (err) {
           failed = true;
           const mapped = toCoreError(err, "query");
@@ -170,6 +179,9 @@ export class DatabaseClient {
   }
 }
 
+/** Names of prepared queries' statements, so that a connection parses and plans each once (DB_PREPARED_STATEMENTS). */
+const statementNames = new Map<string, string>();
+
 /** Stands for a value of a prepared query while it is compiled. */
 class Slot {
   readonly name: string;
@@ -195,6 +207,7 @@ export function prepare<V extends object, O>(build: (db: Executor, values: V) =>
       const slots = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : new Slot(k)]));
       const { sql, parameters } = build(db, slots as V).compile();
       shapes.set(key, (shape = { sql, parameters: [...parameters] }));
+      if (!statementNames.has(sql)) statementNames.set(sql, `shop_${statementNames.size}`);
     }
     const parameters = shape.parameters.map((p) => (p instanceof Slot ? values[p.name] : p));
     return (await db.executeQuery<O>(CompiledQuery.raw(shape.sql, parameters))).rows;

@@ -123,9 +123,13 @@ export class QueuePool implements Pool {
           )
         : new DatabaseUnavailableError("connect_timeout", `could not connect within ${seconds(timeoutMs)}`);
     };
-    // pg-pool's own timeout is the whole DB_POOL_TIMEOUT; after a failed pre-ping only what is left of it remains.
+    // pg-pool's own timeout is the whole DB_POOL_TIMEOUT: the first attempt needs no timer of ours. After a
+    // failed pre-ping only what is left of it remains.
+    const first = deadline - performance.now() >= timeoutMs - 1;
     try {
-      return await withTimeout(pool.connect(), deadline - performance.now(), timedOut, (late) => late.release());
+      return first
+        ? await pool.connect()
+        : await withTimeout(pool.connect(), deadline - performance.now(), timedOut, (late) => late.release());
     } catch (err) {
       if (err instanceof Error && err.message === QUEUE_TIMEOUT) throw timedOut();
       throw toCoreError(err, "connect");

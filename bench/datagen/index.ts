@@ -244,9 +244,12 @@ export async function generate(options: GenerateOptions): Promise<Report> {
         busyMs.set(task.table, (busyMs.get(task.table) ?? 0) + performance.now() - t0);
       });
     }
-    // A row names its selected bid (row.selected_bid_id), as the app's select leaves it.
+    // A row names its selected bid and counts its bids, as the app's select and the bid triggers
+    // (off during the load in "after" mode) leave them.
     await clients[0]!.query(
-      `UPDATE "row" SET selected_bid_id = bid.id FROM bid WHERE bid.row_id = "row".id AND bid.is_selected`,
+      `UPDATE "row" SET selected_bid_id = b.selected, bid_count = b.n
+       FROM (SELECT row_id, count(*)::int AS n, max(id) FILTER (WHERE is_selected) AS selected FROM bid GROUP BY row_id) b
+       WHERE b.row_id = "row".id`,
     );
     const loadMs = performance.now() - loadStarted;
 

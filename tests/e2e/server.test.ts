@@ -150,12 +150,12 @@ describe("npm start on a fresh embedded database", () => {
       expect(first.output()).toMatch(/curl -H "Authorization: Bearer sa_[\w-]+" http:\/\/127\.0\.0\.1:\d+\/api\/rows/);
       const rows = await fetch(`${first.url}/api/rows`, { headers: { authorization: `Bearer ${first.demoToken}` } });
       expect(((await rows.json()) as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(5);
-      expect(await first.stop()).toBe(0);
+      expect(await first.stop(), first.output()).toBe(0);
 
       const second = await startLocalServer({ DATABASE_URL: `pglite:${join(dir, "db")}` });
       expect(second.output()).not.toMatch(/demo data: seeded/);
       expect(second.demoToken).toMatch(/^sa_/);
-      expect(await second.stop()).toBe(0);
+      expect(await second.stop(), second.output()).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

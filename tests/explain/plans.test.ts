@@ -30,7 +30,6 @@ const NOT_READ_BY_ROUTES: Record<string, string> = {
   ix_outreach_event_expired_at: "the expire-outreach sweep (scheduled jobs are not built yet)",
   ix_seller_quote_status: "the expire-quotes sweep (scheduled jobs are not built yet)",
   ix_seller_quote_token_expires_at: "the expire-quotes sweep (scheduled jobs are not built yet)",
-  ix_clickout_event_created_at: "admin clickouts and stats (admin routes are not built yet)",
   ix_clickout_event_suspicious: "admin clickouts and stats (admin routes are not built yet)",
   ix_clickout_event_handler: "admin clickouts and stats (admin routes are not built yet)",
   ix_purchase_event_created_at: "admin stats (admin routes are not built yet)",
@@ -39,7 +38,6 @@ const NOT_READ_BY_ROUTES: Record<string, string> = {
   ix_user_signal_created_at: "signals by time (admin routes are not built yet)",
   ix_audit_log_action_timestamp: "admin audit log (admin routes are not built yet)",
   ix_audit_log_success: "admin audit log (admin routes are not built yet)",
-  ix_share_link_resource: "deleting a row deletes its share links by (resource_type, resource_id)",
   ix_row_selected_bid_id: "a deleted bid clears row.selected_bid_id (its foreign key's ON DELETE SET NULL, inside the DELETE)",
 };
 
@@ -148,7 +146,7 @@ describe.runIf(serverTargets().includes("postgres"))("the EXPLAIN suite", () => 
     expect(plans.length).toBeGreaterThan(40);
   });
 
-  it("reads no table of over 10k rows whole and sorts no more than a page", async () => {
+  it("reads no table of over 10k rows whole and sorts no list: every page comes in index order", async () => {
     const sizes = await tableSizes(side);
     const broken = plans
       .map((p) => ({ route: p.route, sql: p.sql, problems: problems(p.plan, sizes) }))
@@ -170,6 +168,6 @@ describe.runIf(serverTargets().includes("postgres"))("the EXPLAIN suite", () => 
       sql: "select id from bid where title = $1 order by created_at desc, id desc limit 21",
       parameters: ["bid 1"],
     });
-    expect(problems(plan, sizes)).toEqual([expect.stringMatching(/^Seq Scan on bid \(\d+ rows\)$/)]);
+    expect(problems(plan, sizes)).toContainEqual(expect.stringMatching(/^Seq Scan on bid \(\d+ rows\)$/));
   });
 });

@@ -62,7 +62,7 @@ describe.each(targets())("migrator Lambda handler on %s", (target) => {
       // 20 s left is inside the 30 s safety margin: no index build may start.
       await expect(handler({}, context(20_000))).rejects.toThrow(/run the migration again to resume/);
       const result = await handler({}, context(900_000));
-      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
+      expect(result.applied).toEqual(migrations.slice(1).map((m) => m.name));
       expect(result.indexes_valid).toBe(catalog.length);
     } finally {
       await db.drop();

@@ -16,17 +16,20 @@ import {
 import { createTestDatabase, stopNeonBridge, targets, type TargetName, type TestDatabase } from "../support/db.ts";
 import { failConcurrentBuild, indexValidity, recorder, runOptions, seedDuplicates } from "../support/migrate.ts";
 
-/** 0003's sharpens and drops: every state a cut-short run leaves resumes; verify reads the latest catalog. */
+/** 0004's sharpens and drops: every state a cut-short run leaves resumes; verify reads the latest catalog. */
 
 afterAll(stopNeonBridge);
 
 const FIT = "0004_fit_indexes_to_queries";
+/** The migrations after FIT, rolled back before it and applied again after it. */
+const LATER = ["0005_row_bid_count", "0006_ssd_planner_costs"];
 const WANTED = "ON row USING btree (user_id, created_at, id)";
 
-/** A migrated database rolled back to 0002: 0003 is pending. */
-async function withDatabaseAt0002(target: TargetName, fn: (db: TestDatabase) => Promise<void>) {
+/** A migrated database rolled back to just before 0004: 0004 and later are pending. */
+async function withDatabaseBeforeFit(target: TargetName, fn: (db: TestDatabase) => Promise<void>) {
   const db = await createTestDatabase(target);
   try {
+    for (const name of [...LATER].reverse()) expect(await migrateDown(db.client, runOptions)).toBe(name);
     expect(await migrateDown(db.client, runOptions)).toBe(FIT);
     await fn(db);
   } finally {
@@ -59,20 +62,20 @@ async function definition(db: Executor, name: string) {
 async function runsClean(db: TestDatabase) {
   const { events, log } = recorder();
   const result = await migrateToLatest(db.client, { ...runOptions, log });
-  expect(result.applied).toEqual([FIT]);
+  expect(result.applied).toEqual([FIT, ...LATER]);
   expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
   return events;
 }
 
 describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
-  // ix_row_user_id is 0003's first change: (user_id) becomes (user_id, created_at, id).
+  // ix_row_user_id is 0004's first change: (user_id) becomes (user_id, created_at, id).
   for (const [cutAfter, left] of [
     ["index_created", ["index_dropped", "index_renamed"]],
     ["index_dropped", ["index_renamed"]],
     ["index_renamed", ["index_exists"]],
   ] as const) {
     it(`resumes a sharpen cut short after ${cutAfter} with only what is left: ${left.join(", ")}`, async () => {
-      await withDatabaseAt0002(target, async (db) => {
+      await withDatabaseBeforeFit(target, async (db) => {
         const cut = migrateToLatest(db.client, {
           ...runOptions,
           log: (e) => {
@@ -80,7 +83,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
           },
         });
         await expect(cut).rejects.toThrow(/0004_fit_indexes_to_queries failed: killed/);
-        expect(await migrationStatus(db.client)).toMatchObject({ pending: 1 });
+        expect(await migrationStatus(db.client)).toMatchObject({ pending: 1 + LATER.length });
         const events = await runsClean(db);
         expect(about(events, "ix_row_user_id").map((e) => e.event)).toEqual(left);
         expect(await db.client.use((s) => definition(s, "ix_row_user_id"))).toBe(WANTED);
@@ -89,7 +92,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
   }
 
   it("rebuilds an INVALID leftover under the temporary name, then swaps", async () => {
-    await withDatabaseAt0002(target, async (db) => {
+    await withDatabaseBeforeFit(target, async (db) => {
       await db.client.use(async (s) => {
         await seedDuplicates(s);
         await failConcurrentBuild(s, "ix_row_user_id__new", "row", "user_id");
@@ -105,7 +108,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
   });
 
   it("finishes a swap whose drop of the old index was interrupted (old INVALID beside the new)", async () => {
-    await withDatabaseAt0002(target, async (db) => {
+    await withDatabaseBeforeFit(target, async (db) => {
       await db.client.use(async (s) => {
         await seedDuplicates(s);
         await sql`drop index ix_row_user_id`.execute(s);
@@ -118,7 +121,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
   });
 
   it("leaves an index that already has the wanted definition alone", async () => {
-    await withDatabaseAt0002(target, async (db) => {
+    await withDatabaseBeforeFit(target, async (db) => {
       // Someone built ix_bid_seller_id's new definition by hand already.
       await db.client.use(async (s) => {
         await sql`drop index ix_bid_seller_id`.execute(s);
@@ -130,7 +133,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
   });
 
   it("finishes a drop that an interrupted DROP INDEX CONCURRENTLY left INVALID, and skips one already gone", async () => {
-    await withDatabaseAt0002(target, async (db) => {
+    await withDatabaseBeforeFit(target, async (db) => {
       await db.client.use(async (s) => {
         await seedDuplicates(s);
         await sql`drop index ix_row_created_at`.execute(s);
@@ -145,7 +148,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
   });
 
   it("stops at the deadline between steps and resumes on the next run", async () => {
-    await withDatabaseAt0002(target, async (db) => {
+    await withDatabaseBeforeFit(target, async (db) => {
       const err = await migrateToLatest(db.client, { ...runOptions, deadline: Date.now() - 1 }).catch((e: unknown) => e);
       expect((err as Error).message).toMatch(
         new RegExp(`${fitIndexes.changes.length} of ${fitIndexes.changes.length} index changes still to apply \\(next: ix_row_user_id\\)`),
@@ -193,7 +196,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
     });
   });
 
-  it("repairs an INVALID index 0003 dropped or a sharpen left behind by dropping it, not rebuilding it", async () => {
+  it("repairs an INVALID index 0004 dropped or a sharpen left behind by dropping it, not rebuilding it", async () => {
     await withMigratedDatabase(target, async (db) => {
       await db.client.use(async (s) => {
         await seedDuplicates(s);
@@ -209,8 +212,9 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
     });
   });
 
-  it("down restores 0002's definitions (and 0001's for ix_purchase_event_user_created); up applies 0003 again", async () => {
+  it("down restores 0002's definitions (and 0001's for ix_purchase_event_user_created); up applies 0004 again", async () => {
     await withMigratedDatabase(target, async (db) => {
+      for (const name of [...LATER].reverse()) expect(await migrateDown(db.client, runOptions)).toBe(name);
       expect(await migrateDown(db.client, runOptions)).toBe(FIT);
       const before = [
         ...performanceIndexes,
@@ -228,7 +232,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
 
 describe.each(targets().filter((t) => t !== "pglite"))("index swaps under lock contention on %s", (target) => {
   it("keeps the rename behind lock_timeout and retries it until the lock is free", async () => {
-    await withDatabaseAt0002(target, async (db) => {
+    await withDatabaseBeforeFit(target, async (db) => {
       // A run was cut short after dropping the old index: only the rename is left.
       await db.client.use(async (s) => {
         await sql`drop index ix_row_user_id`.execute(s);
@@ -253,7 +257,7 @@ describe.each(targets().filter((t) => t !== "pglite"))("index swaps under lock c
         },
       });
       await blocking;
-      expect(result.applied).toEqual([FIT]);
+      expect(result.applied).toEqual([FIT, ...LATER]);
       expect(about(events, "ix_row_user_id")).toEqual([
         { event: "index_lock_timeout", index: "ix_row_user_id", attempt: 1, retryInMs: 500 },
         { event: "index_renamed", index: "ix_row_user_id", from: "ix_row_user_id__new" },

@@ -78,7 +78,7 @@ describe.each(targets().filter((t) => t !== "pglite"))("migration locking on %s"
         },
       });
       await blocking;
-      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
+      expect(result.applied).toEqual(migrations.slice(1).map((m) => m.name));
       const timeouts = events.filter((e) => e.event === "index_lock_timeout");
       expect(timeouts[0]).toMatchObject({ index: "ix_row_status", attempt: 1 });
       expect(events).toContainEqual(expect.objectContaining({ event: "index_created", index: "ix_row_status" }));
@@ -97,7 +97,7 @@ describe.each(targets().filter((t) => t !== "pglite"))("migration locking on %s"
       expect((err as Error).message).toMatch(/0002_add_performance_indexes failed/);
       // Nothing half-done stays behind that a rerun cannot fix.
       const rerun = await migrateToLatest(db.client, runOptions);
-      expect(rerun.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
+      expect(rerun.applied).toEqual(migrations.slice(1).map((m) => m.name));
       expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });

@@ -98,11 +98,11 @@ describe.each(targets())("migrations on %s", (target) => {
         await seedDuplicates(s);
         await failConcurrentBuild(s, "ix_row_status", "row", "status");
       });
-      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 3 });
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: migrations.length - 1 });
 
       const { events, log } = recorder();
       const result = await migrateToLatest(db.client, { ...runOptions, log });
-      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
+      expect(result.applied).toEqual(migrations.slice(1).map((m) => m.name));
       expect(events).toContainEqual({ event: "index_invalid_dropped", index: "ix_row_status" });
       await db.client.use(async (s) => {
         expect(await indexValidity(s, "ix_row_status")).toBe(true);
@@ -140,11 +140,11 @@ describe.each(targets())("migrations on %s", (target) => {
       expect((err as Error).message).toMatch(
         /35 of 35 index changes still to apply \(next: ix_row_status\); run the migration again/,
       );
-      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: 3 });
+      expect(await migrationStatus(db.client)).toMatchObject({ applied: 1, pending: migrations.length - 1 });
       expect(events.some((e) => e.event === "migration_applied" && e.migration === "0001_schema")).toBe(true);
 
       const result = await migrateToLatest(db.client, runOptions);
-      expect(result.applied).toEqual(["0002_add_performance_indexes", "0003_row_selected_bid", "0004_fit_indexes_to_queries"]);
+      expect(result.applied).toEqual(migrations.slice(1).map((m) => m.name));
       expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
   });
@@ -152,6 +152,8 @@ describe.each(targets())("migrations on %s", (target) => {
   it("rolls back the newest migration with down, one at a time, and migrates up again", async () => {
     await withEmptyDatabase(target, async (db) => {
       await migrateToLatest(db.client, runOptions);
+      expect(await migrateDown(db.client, runOptions)).toBe("0006_ssd_planner_costs");
+      expect(await migrateDown(db.client, runOptions)).toBe("0005_row_bid_count");
       expect(await migrateDown(db.client, runOptions)).toBe("0004_fit_indexes_to_queries");
       expect(await migrateDown(db.client, runOptions)).toBe("0003_row_selected_bid");
       expect(await migrateDown(db.client, runOptions)).toBe("0002_add_performance_indexes");

@@ -106,7 +106,18 @@ export async function createTestDatabase(target: TargetName, options: TestDataba
   if (!serverUrl) throw new Error(`target ${target} needs TEST_DATABASE_URL`);
   const name = `${inject("runPrefix")}${randomBytes(6).toString("hex")}`;
   const template = migrated ? inject("serverTemplate") : "template0";
-  await withAdmin(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  await withAdmin(serverUrl, async (admin) => {
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    // A template's own settings (ALTER DATABASE ... SET, which a migration may make) are not copied with it.
+    const { rows } = await admin.query<{ setting: string }>(
+      "select unnest(setconfig) as setting from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase where d.datname = $1 and s.setrole = 0",
+      [template],
+    );
+    for (const { setting } of rows) {
+      const [key, ...value] = setting.split("=");
+      await admin.query(`ALTER DATABASE "${name}" SET ${key} = '${value.join("=")}'`);
+    }
+  });
   const url = databaseUrl(serverUrl, name);
   const proxy = target === "neon" ? (await neonBridge(serverUrl)).proxy : null;
   const open: Opener = (overrides = {}, extra = {}) =>

@@ -55,9 +55,13 @@ export function problems(plan: PlanNode, sizes: Map<string, number>): string[] {
     if (type === "Seq Scan" && table && (sizes.get(table) ?? 0) > SEQ_SCAN_LIMIT) {
       found.push(`Seq Scan on ${table} (${Math.round(sizes.get(table)!)} rows)`);
     }
-    if ((type === "Sort" || type === "Incremental Sort") && node["Plan Rows"] > SORT_LIMIT) {
-      found.push(`${type} of ~${node["Plan Rows"]} rows by ${(node["Sort Key"] ?? []).join(", ")}`);
-    }
+    if (type !== "Sort" && type !== "Incremental Sort") continue;
+    const key = (node["Sort Key"] ?? []).join(", ");
+    // A keyset list sorted instead of read in index order sorts all of the owner's rows; when
+    // the owner comes from a join (the session's actor), the estimate is any owner's average,
+    // so it is refused unless the planner knows at most one row comes (a unique lookup).
+    const keyset = /created_at/.test(key) && node["Plan Rows"] > 1;
+    if (node["Plan Rows"] > SORT_LIMIT || keyset) found.push(`${type} of ~${node["Plan Rows"]} rows by ${key}`);
   }
   return found;
 }

@@ -68,6 +68,8 @@ export interface RowTable {
   outreach_status: Generated<OneOf<typeof OUTREACH_STATUSES>>;
   choice_factors: Generated<string>;
   chat_history: Generated<string>;
+  /** How many bids the row has, kept by triggers on bid. */
+  bid_count: Generated<number>;
   /** The one bid of the row with is_selected (null: none). */
   selected_bid_id: number | null;
   created_at: Defaulted<Date>;

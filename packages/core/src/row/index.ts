@@ -82,7 +82,7 @@ const SUMMARY_COLUMNS = [
   "row.updated_at",
 ] as const;
 
-function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history" | "selected_bid_id">) {
+function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history" | "selected_bid_id" | "bid_count">) {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -95,7 +95,7 @@ function toSummaryBase(row: Omit<Selectable<RowTable>, "chat_history" | "selecte
   };
 }
 
-function toInfo(row: Omit<Selectable<RowTable>, "selected_bid_id">): Info {
+function toInfo(row: Omit<Selectable<RowTable>, "selected_bid_id" | "bid_count">): Info {
   return {
     ...toSummaryBase(row),
     chat_history: safeJsonLoads(row.chat_history, { default: [], field: "chat_history", schema: ChatHistory }),
@@ -111,14 +111,7 @@ const listQuery = prepare(
           eb
             .selectFrom("row")
             .select(SUMMARY_COLUMNS)
-            .select((r) => [
-              cursorText(r.ref("row.created_at")).as("cursor_t"),
-              r
-                .selectFrom("bid")
-                .select((b) => b.fn.countAll<number>().as("n"))
-                .whereRef("bid.row_id", "=", "row.id")
-                .as("bid_count"),
-            ])
+            .select((r) => ["row.bid_count", cursorText(r.ref("row.created_at")).as("cursor_t")])
             .whereRef("row.user_id", "=", "actor.user_id")
             .$if(v.status !== undefined, (qb) => qb.where("row.status", "=", v.status!))
             .$if(v.outreach_status !== undefined, (qb) => qb.where("row.outreach_status", "=", v.outreach_status!))
@@ -136,7 +129,7 @@ export async function list(credential: Session.Credential, query: ListQuery): Pr
     listQuery(db, { ...credential, ...flatPage(query), status: query.status, outreach_status: query.outreach_status }),
   );
   Session.actorOf(rows[0]);
-  return toPage(present(rows), query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count ?? 0 }));
+  return toPage(present(rows), query.limit, (r) => ({ ...toSummaryBase(r), bid_count: r.bid_count }));
 }
 
 /** Creates a row for the caller (status sourcing, outreach not_started). */

@@ -4,6 +4,8 @@ import * as schema from "./0001_schema.ts";
 import * as performanceIndexes from "./0002_add_performance_indexes.ts";
 import * as rowSelectedBid from "./0003_row_selected_bid.ts";
 import * as fitIndexes from "./0004_fit_indexes_to_queries.ts";
+import * as rowBidCount from "./0005_row_bid_count.ts";
+import * as ssdPlannerCosts from "./0006_ssd_planner_costs.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
@@ -29,6 +31,8 @@ export const migrations: readonly MigrationDefinition[] = [
   },
   { name: "0003_row_selected_bid", ...rowSelectedBid },
   { name: "0004_fit_indexes_to_queries", ...fitIndexes },
+  { name: "0005_row_bid_count", ...rowBidCount },
+  { name: "0006_ssd_planner_costs", ...ssdPlannerCosts },
 ];
 
 /**

@@ -13,7 +13,7 @@ import * as Session from "@shop/core/session";
 import * as User from "@shop/core/user";
 import { migrateToLatest, migrationStatus, runOptionsFrom } from "@shop/migrations/runner";
 import { DEMO_EMAIL, seedDemo } from "./seed.ts";
-import { startServer } from "./server.ts";
+import { startServer, type LocalServer } from "./server.ts";
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
 
@@ -52,10 +52,24 @@ async function prepareServer(target: Extract<DatabaseTarget, { kind: "postgres" 
   return { lines, token: null };
 }
 
+let server: LocalServer | null = null;
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) process.exit(1); // a second Ctrl-C: stop waiting
+  stopping = true;
+  out(`\n${signal}: finishing in-flight requests, closing the database`);
+  await server?.close();
+  await Database.close();
+  process.exit(0);
+}
+// Before anything starts: a signal that comes while the banner is still being written must find them.
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+
 async function main() {
   const target = Config.database.target;
   const { lines, token } = target.kind === "pglite" ? await prepareEmbedded(target) : await prepareServer(target);
-  const server = await startServer({ port: Config.port });
+  server = await startServer({ port: Config.port });
   out(`Shopping Agent API listening on ${server.url}`);
   for (const line of lines) out(`  ${line}`);
   if (token) {
@@ -64,18 +78,6 @@ async function main() {
   }
   out(`  health: ${server.url}/health/ready`);
   out("  Ctrl-C to stop");
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) process.exit(1); // a second Ctrl-C: stop waiting
-    stopping = true;
-    out(`\n${signal}: finishing in-flight requests, closing the database`);
-    await server.close();
-    await Database.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 try {

@@ -46,6 +46,11 @@ export function functionDefaults(
         // only; core imports it lazily, and a deployed function never reaches that
         // import, so keeping it out of the bundle keeps handlers small and cold starts fast.
         external: ["@electric-sql/pglite", "@electric-sql/pglite/*"],
+        // The one driver a deployed bundle carries: core's loadDriver() and createConnector()
+        // fold the others away under this define, so pg (and PGlite's code) stay out and only
+        // the Neon driver is bundled (docs/performance.md, "Cold start and bundle size").
+        // `sst dev` runs functions locally against whatever DatabaseUrl says: every driver there.
+        ...($dev ? {} : { define: { "globalThis.SHOP_DRIVER": JSON.stringify("neon") } }),
       },
     },
   };

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Executor } from "@shop/core/db";
 import { MigrationIncompleteError } from "@shop/migrations/concurrent-index";
 import { catalog, migrations } from "@shop/migrations/migrations/index";
+import { migrationNames } from "@shop/migrations/migrations/names";
 import {
   migrateDown,
   migrateToLatest,
@@ -46,6 +47,12 @@ async function seedDuplicates(db: Executor) {
     ])
     .execute();
 }
+
+describe("the list of migrations", () => {
+  it("names every migration in names.ts too, in order (GET /health/ready reads only that)", () => {
+    expect(migrationNames).toEqual(migrations.map((m) => m.name));
+  });
+});
 
 describe.each(targets())("migrations on %s", (target) => {
   it("migrates an empty database to the latest schema and every catalog index, valid, by name", async () => {

@@ -6,7 +6,8 @@ import * as rowSelectedBid from "./0003_row_selected_bid.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
- * bundled migrator Lambda carries them. Names sort in the order they run.
+ * bundled migrator Lambda carries them. Names sort in the order they run; a new
+ * one's name goes into names.ts too (the readiness check's list).
  */
 
 export interface MigrationDefinition {

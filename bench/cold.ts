@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cold [-- --runs 15 --warmup 1 --label before --no-chrt --no-write]`
+ * `npm run bench:cold [-- --runs 15 --warmup 1 --label before --no-chrt --no-write --keep]`
  *
  * Bundle size and cold start of every Lambda, as deployed:
  *
@@ -57,6 +57,8 @@ const { values: opts } = parseArgs({
     label: { type: "string" },
     "no-chrt": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
+    /** Keep the bundles (and their metafiles' source maps) for a closer look. */
+    keep: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -265,5 +267,6 @@ if (!opts["no-write"]) {
   }
   log(`wrote bench/results/${stem}.{json,md} and cold-latest.{json,md}`);
 }
-rmSync(out, { recursive: true, force: true });
+if (opts.keep) log(`bundles kept in ${out}`);
+else rmSync(out, { recursive: true, force: true });
 

@@ -195,6 +195,7 @@ describe("sst.config.ts run() on a deployed stage", () => {
         nodejs: {
           esbuild: {
             define: { "globalThis.SHOP_DRIVER": '"neon"' },
+            keepNames: false,
             external: expect.arrayContaining(["@electric-sql/pglite", "@electric-sql/pglite/*"]),
           },
         },

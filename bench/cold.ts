@@ -112,7 +112,7 @@ try {
     const url = new URL(databaseUrl);
     const admin = new pg.Client({ connectionString: databaseUrl });
     await admin.connect();
-    postgres = ((await admin.query<{ v: string }>("show server_version")).rows[0]?.v ?? "?").split(" ")[0]!;
+    postgres = ((await admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? "?").split(" ")[0]!;
     await admin.end();
     bridge = await startNeonBridge({ host: url.hostname, port: Number(url.port || 5432) });
     const token = await createSession(databaseUrl, BENCH_EMAIL);
@@ -230,6 +230,7 @@ function render(md: boolean): string {
     `build: ${deployed.runtime}, target ${deployed.target}, minify ${deployed.minify}, keepNames ${deployed.keepNames}, external [${deployed.external.join(", ")}], ` +
       `driver ${driverOf(deployed)} (${deployed.driverFromInfra ? "define from infra/function.ts" : "define added by the bench: infra/function.ts sets none"})`,
     `mode: NODE_ENV=production, per-request (DB_USE_NULL_POOL=true), DB_POOL_TIMEOUT=10; ${runs} runs per configuration (+${warmup} warm-up), medians${prefix.length ? ", chrt -f 5" : ""}`,
+    "paths: the pg build over TCP to Postgres on this machine; the Neon build through a local WebSocket-to-TCP bridge (tests/support/neon-bridge.ts); no TLS, trust auth",
     h("Bundles (KB = 1024 bytes; the deployed build, the pg build's total beside it; KB per group)"),
     bundleTable(neonSizes, pgSizes, md),
     h(`Largest modules: ${handlerName(largest.entry)} (${kb(largest.bytes)} KB)`),

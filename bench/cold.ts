@@ -223,14 +223,16 @@ const result = {
 function render(md: boolean): string {
   const h = (title: string) => (md ? `\n## ${title}\n` : `\n== ${title}`);
   const verdict = (pass: boolean) => (pass ? "PASS" : "MISS");
+  // Markdown joins adjacent lines into one paragraph: the facts become a list there.
+  const li = (line: string) => (md ? `- ${line}` : line);
   const lines = [
     md ? `# Cold start and bundle size, ${date}${opts.label ? ` (${opts.label})` : ""}\n` : "",
-    `machine: ${mach.cpu}, ${mach.cores} cores, ${mach.memory_gb} GB; load ${mach.load_before} → ${mach.load_after}; CPU pressure (avg60) ${mach.cpu_pressure_before} → ${mach.cpu_pressure_after}`,
-    `Node ${node}; PostgreSQL ${postgres ?? "(none)"}; sst ${sstVersion}; esbuild ${esbuildVersion}`,
-    `build: ${deployed.runtime}, target ${deployed.target}, minify ${deployed.minify}, keepNames ${deployed.keepNames}, external [${deployed.external.join(", ")}], ` +
-      `driver ${driverOf(deployed)} (${deployed.driverFromInfra ? "define from infra/function.ts" : "define added by the bench: infra/function.ts sets none"})`,
-    `mode: NODE_ENV=production, per-request (DB_USE_NULL_POOL=true), DB_POOL_TIMEOUT=10; ${runs} runs per configuration (+${warmup} warm-up), medians${prefix.length ? ", chrt -f 5" : ""}`,
-    "paths: the pg build over TCP to Postgres on this machine; the Neon build through a local WebSocket-to-TCP bridge (tests/support/neon-bridge.ts); no TLS, trust auth",
+    li(`machine: ${mach.cpu}, ${mach.cores} cores, ${mach.memory_gb} GB; load ${mach.load_before} → ${mach.load_after}; CPU pressure (avg60) ${mach.cpu_pressure_before} → ${mach.cpu_pressure_after}`),
+    li(`Node ${node}; PostgreSQL ${postgres ?? "(none)"}; sst ${sstVersion}; esbuild ${esbuildVersion}`),
+    li(`build: ${deployed.runtime}, target ${deployed.target}, minify ${deployed.minify}, keepNames ${deployed.keepNames}, external [${deployed.external.join(", ")}], ` +
+      `driver ${driverOf(deployed)} (${deployed.driverFromInfra ? "define from infra/function.ts" : "define added by the bench: infra/function.ts sets none"})`),
+    li(`mode: NODE_ENV=production, per-request (DB_USE_NULL_POOL=true), DB_POOL_TIMEOUT=10; ${runs} runs per configuration (+${warmup} warm-up), medians${prefix.length ? ", chrt -f 5" : ""}`),
+    li("paths: the pg build over TCP to Postgres on this machine; the Neon build through a local WebSocket-to-TCP bridge (tests/support/neon-bridge.ts); no TLS, trust auth"),
     h("Bundles (KB = 1024 bytes; the deployed build, the pg build's total beside it; KB per group)"),
     bundleTable(neonSizes, pgSizes, md),
     h(`Largest modules: ${handlerName(largest.entry)} (${kb(largest.bytes)} KB)`),
@@ -242,17 +244,17 @@ function render(md: boolean): string {
     "node boot: Node's own startup until the first line of the child; import: `await import(bundle)`; 1st request: handler called → response ready;",
     "total: process start → first response ready; 2nd request: the same request again in the warm process; CPU: user+system ms of the process.",
     h("zod/mini (not adopted: what converting would save)"),
-    `${zodSummary.probe}`,
-    `classic: bundle ${kb(zodSummary.classic.bytes)} KB (zod ${kb(zodSummary.classic.zod_bytes)} KB), import ${zodSummary.classic.import_ms?.toFixed(1)} ms`,
-    `mini:    bundle ${kb(zodSummary.mini.bytes)} KB (zod ${kb(zodSummary.mini.zod_bytes)} KB), import ${zodSummary.mini.import_ms?.toFixed(1)} ms`,
-    `saved per handler: ${zodSaved.kb} KB, ${zodSaved.import_ms?.toFixed(1)} ms of import`,
+    `${zodSummary.probe}:${md ? "\n" : ""}`,
+    li(`classic: bundle ${kb(zodSummary.classic.bytes)} KB (zod ${kb(zodSummary.classic.zod_bytes)} KB), import ${zodSummary.classic.import_ms?.toFixed(1)} ms`),
+    li(`mini:    bundle ${kb(zodSummary.mini.bytes)} KB (zod ${kb(zodSummary.mini.zod_bytes)} KB), import ${zodSummary.mini.import_ms?.toFixed(1)} ms`),
+    li(`saved per handler: ${zodSaved.kb} KB, ${zodSaved.import_ms?.toFixed(1)} ms of import`),
     h("Targets"),
-    `every handler bundle < ${BUNDLE_TARGET_KB} KB: ${verdict(bundlePass)} (largest ${handlerName(largest.entry)} ${kb(largest.bytes)} KB; the migrator ${kb(migrator.bytes)} KB; ` +
-      `kysely + the Neon driver alone: ${kb(fixed)} KB in row/list)`,
+    li(`every handler bundle < ${BUNDLE_TARGET_KB} KB: ${verdict(bundlePass)} (largest ${handlerName(largest.entry)} ${kb(largest.bytes)} KB; the migrator ${kb(migrator.bytes)} KB; ` +
+      `kysely + the Neon driver alone: ${kb(fixed)} KB in row/list)`),
     ...targets.first_request.configs.map(
       (c) =>
-        `${c.config}: first response < ${FIRST_REQUEST_TARGET_MS} ms from process start: ${verdict(c.pass_from_process_start)} (${c.total_ms?.toFixed(1)} ms); ` +
-        `the request alone, after import: ${verdict(c.pass_after_import)} (${c.first_ms?.toFixed(1)} ms)`,
+        li(`${c.config}: first response < ${FIRST_REQUEST_TARGET_MS} ms from process start: ${verdict(c.pass_from_process_start)} (${c.total_ms?.toFixed(1)} ms); ` +
+        `the request alone, after import: ${verdict(c.pass_after_import)} (${c.first_ms?.toFixed(1)} ms)`),
     ),
   ];
   return lines.join("\n") + "\n";

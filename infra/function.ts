@@ -46,6 +46,17 @@ export function functionDefaults(
         // only; core imports it lazily, and a deployed function never reaches that
         // import, so keeping it out of the bundle keeps handlers small and cold starts fast.
         external: ["@electric-sql/pglite", "@electric-sql/pglite/*"],
+        // The one driver a deployed bundle carries: core's loadDriver() and createConnector()
+        // fold the others away under this define, so pg (and PGlite's code) stay out and only
+        // the Neon driver is bundled (docs/performance.md, "Cold start and bundle size").
+        // `sst dev` runs functions locally against whatever DatabaseUrl says: every driver there.
+        ...($dev ? {} : { define: { "globalThis.SHOP_DRIVER": JSON.stringify("neon") } }),
+        // SST keeps names by default (a `__name(fn, "…")` call for every function and class,
+        // run at import). Nothing here reads a function's or class's name (our errors set
+        // `name` themselves): 18 KB less per bundle. The cost: stack traces in the log name
+        // minified functions; the line and column still point into the bundle, and SST
+        // uploads its source maps.
+        keepNames: false,
       },
     },
   };

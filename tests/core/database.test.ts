@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { sql } from "kysely";
 import pg from "pg";
 import { DatabaseUnavailableError } from "@shop/core/error";
@@ -287,3 +287,16 @@ async function terminate(url: string, pid: number): Promise<void> {
     await side.end();
   }
 }
+
+describe("a build that carries one driver (SHOP_DRIVER, the deployed build's define)", () => {
+  afterEach(() => {
+    globalThis.SHOP_DRIVER = undefined;
+  });
+
+  it("refuses embedded PGlite, which such a build leaves out", () => {
+    globalThis.SHOP_DRIVER = "neon";
+    expect(() => createDatabase(testSettings(), { target: { kind: "pglite", dataDir: null } })).toThrow(
+      "this build carries only the neon driver (DATABASE_URL asks for embedded PGlite)",
+    );
+  });
+});

@@ -187,6 +187,22 @@ describe("sst.config.ts run() on a deployed stage", () => {
     for (const r of s.routes) expect(r.handlerOpts.dependsOn, r.key).toEqual([invocation]);
   });
 
+  it("bundles every function with the Neon driver alone and no PGlite", async () => {
+    const { stub: s } = await deploy("pr-123");
+    const functions = [...s.routes.map((r) => r.handler), argsOf(one(s, "sst.aws.Function", "Migrator"))];
+    for (const fn of functions) {
+      expect(fn).toMatchObject({
+        nodejs: {
+          esbuild: {
+            define: { "globalThis.SHOP_DRIVER": '"neon"' },
+            keepNames: false,
+            external: expect.arrayContaining(["@electric-sql/pglite", "@electric-sql/pglite/*"]),
+          },
+        },
+      });
+    }
+  });
+
   it("deploys production the same way", async () => {
     const { stub: s, outputs } = await deploy("production");
     expect(s.routes).toHaveLength(routes.length + 1);
@@ -200,6 +216,11 @@ describe("sst.config.ts run() in sst dev", () => {
     const { stub: s } = await deploy("alice", { dev: true });
     one(s, "sst.aws.Function", "Migrator");
     expect(s.ofType("aws.lambda.Invocation")).toEqual([]);
+  });
+
+  it("builds functions with every driver: the stage's database may be any Postgres", async () => {
+    const { stub: s } = await deploy("alice", { dev: true });
+    for (const r of s.routes) expect((r.handler as { nodejs: { esbuild: object } }).nodejs.esbuild, r.key).not.toHaveProperty("define");
   });
 
   it("registers the same routes, with nothing to wait for", async () => {

@@ -4,6 +4,7 @@ import type { Executor } from "@shop/core/db";
 import { applyIndexChanges, MigrationIncompleteError } from "@shop/migrations/concurrent-index";
 import * as fitIndexes from "@shop/migrations/migrations/0004_fit_indexes_to_queries";
 import { catalog, droppedIndexes, migrations } from "@shop/migrations/migrations/index";
+import { migrationNames } from "@shop/migrations/migrations/names";
 import {
   indexProblems,
   migrateDown,
@@ -23,6 +24,12 @@ import {
 } from "../support/migrate.ts";
 
 afterAll(stopNeonBridge);
+
+describe("the list of migrations", () => {
+  it("names every migration in names.ts too, in order (GET /health/ready reads only that)", () => {
+    expect(migrationNames).toEqual(migrations.map((m) => m.name));
+  });
+});
 
 describe.each(targets())("migrations on %s", (target) => {
   it("migrates an empty database to the latest schema and every catalog index, valid, by name", async () => {

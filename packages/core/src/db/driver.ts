@@ -76,7 +76,11 @@ function resolveDriver(options: Pick<ConnectorOptions, "target" | "driver">): Dr
 
 export function createConnector(options: ConnectorOptions): Connector {
   const driver = resolveDriver(options);
-  if (driver === "pglite") return pgliteConnector(options);
+  if (driver === "pglite") {
+    // A deployed build carries no PGlite: with SHOP_DRIVER defined this folds away, and with it pg, which PGlite needs.
+    if (!globalThis.SHOP_DRIVER) return pgliteConnector(options);
+    throw new Error(`this build carries only the ${globalThis.SHOP_DRIVER} driver (DATABASE_URL asks for embedded PGlite)`);
+  }
   if (options.target.kind !== "postgres") throw new Error(`the ${driver} driver needs a postgres:// URL`);
   return serverConnector(driver, options.target.url, options);
 }

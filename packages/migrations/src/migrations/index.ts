@@ -9,7 +9,8 @@ import * as ssdPlannerCosts from "./0006_ssd_planner_costs.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
- * bundled migrator Lambda carries them. Names sort in the order they run.
+ * bundled migrator Lambda carries them. Names sort in the order they run; a new
+ * one's name goes into names.ts too (the readiness check's list).
  */
 
 export interface MigrationDefinition {

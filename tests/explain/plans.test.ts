@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { Database } from "@shop/core/db";
+import * as Session from "@shop/core/session";
+import * as User from "@shop/core/user";
 import { catalog } from "@shop/migrations/migrations/index";
 import { activeTokens, generate, type PlanOptions } from "../../bench/datagen/index.ts";
 import { call } from "../support/api.ts";
@@ -22,22 +24,24 @@ captureLogs();
 const DAY = 86_400_000;
 const dataset: PlanOptions = { rows: 10_000, bidsPerRow: 50, seed: "explain", now: new Date(Date.now() - (Date.now() % DAY)) };
 
+/**
+ * Statements allowed to read a big table whole, and why: the admin dashboard
+ * counts live sessions over the whole session table. With the visibility map
+ * set (autovacuum keeps it so) the planner counts them from the partial index
+ * ix_auth_session_expires_at; where a transaction elsewhere on the server has
+ * kept VACUUM from setting it, a sequential scan is the cheaper count, and
+ * that is right. bench:queries measures the statement at 100k rows.
+ */
+const WHOLE_TABLE_READS: Record<string, string> = {
+  "admin: stats": "counts over whole tables (live sessions, rows by status)",
+};
+
 /** Catalog indexes no route reads yet, and why they stay. */
 const NOT_READ_BY_ROUTES: Record<string, string> = {
   ix_auth_session_revoked_at: "the cleanup-sessions sweep (scheduled jobs are not built yet)",
-  ix_auth_session_created_at: "the cleanup-sessions sweep (scheduled jobs are not built yet)",
-  ix_outreach_event_status: "the expire-outreach sweep (scheduled jobs are not built yet)",
   ix_outreach_event_expired_at: "the expire-outreach sweep (scheduled jobs are not built yet)",
-  ix_seller_quote_status: "the expire-quotes sweep (scheduled jobs are not built yet)",
   ix_seller_quote_token_expires_at: "the expire-quotes sweep (scheduled jobs are not built yet)",
-  ix_clickout_event_suspicious: "admin clickouts and stats (admin routes are not built yet)",
-  ix_clickout_event_handler: "admin clickouts and stats (admin routes are not built yet)",
-  ix_purchase_event_created_at: "admin stats (admin routes are not built yet)",
-  ix_merchant_status: "admin merchants (admin routes are not built yet)",
-  ix_merchant_stripe_onboarding_complete: "admin merchants (admin routes are not built yet)",
-  ix_user_signal_created_at: "signals by time (admin routes are not built yet)",
-  ix_audit_log_action_timestamp: "admin audit log (admin routes are not built yet)",
-  ix_audit_log_success: "admin audit log (admin routes are not built yet)",
+  ix_auth_session_expires_at: "the cleanup-sessions sweep; admin stats' live sessions when the visibility map allows an index-only count",
   ix_row_selected_bid_id: "a deleted bid clears row.selected_bid_id (its foreign key's ON DELETE SET NULL, inside the DELETE)",
 };
 
@@ -125,8 +129,29 @@ describe.runIf(serverTargets().includes("postgres"))("the EXPLAIN suite", () => 
       u("share link", "POST", "/api/share-links", { body: { resource_type: "row", resource_id: row.id } }),
       u("signal", "POST", "/api/signals", { body: { signal_type: "viewed_bid", payload: { bid: bid.id } } }),
       u("quote submit", "POST", `/api/quotes/${quote.token}`, { body: { price: "10.00", currency: "USD", title: "t", url: "https://s.example/x" } }),
+      ...adminCases(kind),
       u("delete row", "DELETE", `/api/rows/${row.id}`),
       u("logout", "POST", "/api/auth/logout"),
+    ];
+  }
+
+  let adminToken = "";
+  /** The admin routes, once per user kind (the admin's reads do not depend on it). */
+  function adminCases(kind: string): Case[] {
+    if (kind !== "heavy") return [];
+    const a = (name: string, url: string): Case => ({ name: `admin: ${name}`, method: "GET", url, token: adminToken });
+    return [
+      a("stats", "/api/admin/stats"),
+      a("clickouts", "/api/admin/clickouts"),
+      a("suspicious clickouts", "/api/admin/clickouts?suspicious=true"),
+      a("clickouts by handler", "/api/admin/clickouts?handler=ebay"),
+      a("clickouts since", `/api/admin/clickouts?since=${new Date(Date.now() - 7 * DAY).toISOString()}`),
+      a("audit log", "/api/admin/audit-log"),
+      a("audit log by action", "/api/admin/audit-log?action=row.delete"),
+      a("failed actions", "/api/admin/audit-log?success=false"),
+      a("merchants", "/api/admin/merchants"),
+      a("merchants by status", "/api/admin/merchants?status=active"),
+      a("merchants onboarded", "/api/admin/merchants?stripe_onboarding_complete=true"),
     ];
   }
 
@@ -135,6 +160,8 @@ describe.runIf(serverTargets().includes("postgres"))("the EXPLAIN suite", () => 
   it("runs every route for a heavy and a light user, and explains every statement they send", async () => {
     const [heavy, light] = [activeTokens(dataset, 2).find((t) => t.kind === "heavy")!, activeTokens(dataset, 2).find((t) => t.kind === "light")!];
     expect(heavy.rows).toBeGreaterThan(50);
+    const admin = await User.ensure({ email: "explain-admin@example.com", isAdmin: true });
+    adminToken = (await Session.create(admin.id)).token;
     const cases = [...(await casesFor("heavy", heavy.token, heavy.user_id)), ...(await casesFor("light", light.token, light.user_id))];
     statements.clear();
     for (const c of cases) {
@@ -149,7 +176,11 @@ describe.runIf(serverTargets().includes("postgres"))("the EXPLAIN suite", () => 
   it("reads no table of over 10k rows whole and sorts no list: every page comes in index order", async () => {
     const sizes = await tableSizes(side);
     const broken = plans
-      .map((p) => ({ route: p.route, sql: p.sql, problems: problems(p.plan, sizes) }))
+      .map((p) => ({
+        route: p.route,
+        sql: p.sql,
+        problems: problems(p.plan, sizes).filter((x) => !(p.route in WHOLE_TABLE_READS && x.startsWith("Seq Scan"))),
+      }))
       .filter((p) => p.problems.length > 0);
     expect(broken).toEqual([]);
   });
@@ -158,7 +189,8 @@ describe.runIf(serverTargets().includes("postgres"))("the EXPLAIN suite", () => 
     const read = new Set(plans.flatMap((p) => indexesUsed(p.plan)));
     const unread = catalog.map((i) => i.name).filter((name) => !read.has(name) && !(name in NOT_READ_BY_ROUTES));
     expect(unread).toEqual([]);
-    const excusedButRead = Object.keys(NOT_READ_BY_ROUTES).filter((name) => read.has(name));
+    // Read or not depending on the visibility map (see WHOLE_TABLE_READS) until the sweeps that always read it are here.
+    const excusedButRead = Object.keys(NOT_READ_BY_ROUTES).filter((name) => read.has(name) && name !== "ix_auth_session_expires_at");
     expect(excusedButRead, "read after all: drop the excuse").toEqual([]);
   });
 

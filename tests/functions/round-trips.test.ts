@@ -19,6 +19,7 @@ const HOT = new Set(["GET /api/rows", "GET /api/rows/{row_id}", "GET /api/rows/{
 
 interface World {
   token: string;
+  adminToken: string;
   rowId: number;
   bidId: number;
   sellerId: number;
@@ -53,6 +54,10 @@ const REQUESTS: Record<string, (w: World) => [url: string, body?: unknown, heade
   "POST /api/quotes/{token}": (w) => [`/api/quotes/${w.quoteToken}`, { price: "10.00", currency: "USD", title: "t", url: "https://s.example/x" }],
   "POST /api/signals": () => ["/api/signals", { signal_type: "viewed", payload: { a: 1 } }],
   "GET /api/signals": () => ["/api/signals"],
+  "GET /api/admin/stats": () => ["/api/admin/stats"],
+  "GET /api/admin/clickouts": () => ["/api/admin/clickouts?suspicious=false"],
+  "GET /api/admin/audit-log": () => ["/api/admin/audit-log?action=share_link.create"],
+  "GET /api/admin/merchants": () => ["/api/admin/merchants?status=active"],
 };
 
 async function world(bids: number): Promise<World> {
@@ -66,13 +71,15 @@ async function world(bids: number): Promise<World> {
   await manyOutreachEvents(row.id, seller.id, bids);
   const share = await call("POST", "/api/share-links", { token: me.token, body: { resource_type: "row", resource_id: row.id } });
   const q = await quote(row.id, seller.id);
-  return { token: me.token, rowId: row.id, bidId: bid.id, sellerId: seller.id, shareToken: share.body.token, quoteToken: q.token };
+  const admin = await fx.user({ admin: true });
+  return { token: me.token, adminToken: admin.token, rowId: row.id, bidId: bid.id, sellerId: seller.id, shareToken: share.body.token, quoteToken: q.token };
 }
 
 async function roundTrips(key: string, w: World): Promise<number> {
   const [method] = key.split(" ") as [string];
   const [url, body, headers] = REQUESTS[key]!(w);
-  const res = await call(method, url, { token: w.token, ...(body ? { body } : {}), ...(headers ? { headers } : {}) });
+  const token = key.includes("/api/admin/") ? w.adminToken : w.token;
+  const res = await call(method, url, { token, ...(body ? { body } : {}), ...(headers ? { headers } : {}) });
   expect(res.status, `${key}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
   return lastQueryCount(logs);
 }

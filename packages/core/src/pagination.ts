@@ -62,16 +62,21 @@ export function cursorText(column: Expression<Date>): RawBuilder<string> {
   return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-/** The query's tables a keyset page can walk: those with `created_at` and `id` columns. */
+/** The query's tables a keyset page can walk: those with an `id` and a `created_at` (audit rows: `timestamp`). */
 type KeysetTable<DB, TB extends keyof DB> = {
-  [T in TB]: DB[T] extends { created_at: unknown; id: unknown } ? T : never;
+  [T in TB]: DB[T] extends { id: unknown } & ({ created_at: unknown } | { timestamp: unknown }) ? T : never;
 }[TB] & string;
+
+/** The time a table's lists are ordered by: audit rows keep the reference system's `timestamp`. */
+function timeOf(table: string): string {
+  return `${table}.${table === "audit_log" ? "timestamp" : "created_at"}`;
+}
 
 /** The keyset condition: rows strictly after the cursor in the list's order. */
 function afterCursor(table: string, cursor: CursorValue | undefined, order: "desc" | "asc"): Expression<SqlBool> {
   if (!cursor) return sql<SqlBool>`true`;
   const op = sql.raw(order === "desc" ? "<" : ">");
-  return sql<SqlBool>`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.id`)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
+  return sql<SqlBool>`(${sql.ref(timeOf(table))}, ${sql.ref(`${table}.id`)}) ${op} (${cursor.t}::timestamptz, ${cursor.id})`;
 }
 
 /**
@@ -88,7 +93,7 @@ export function keysetPage<DB, TB extends keyof DB, O>(
 ): SelectQueryBuilder<DB, TB, O> {
   return qb
     .where(afterCursor(table, query.cursor, order))
-    .orderBy(sql.ref(`${table}.created_at`), order)
+    .orderBy(sql.ref(timeOf(table)), order)
     .orderBy(sql.ref(`${table}.id`), order)
     // `+ 1` in SQL, not here: a prepared query's limit is a parameter it has not seen yet.
     .limit(sql<number>`${query.limit} + 1`);

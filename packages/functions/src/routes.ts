@@ -55,6 +55,11 @@ export const routes: readonly Route[] = [
 
   { method: "POST", path: "/api/signals", file: "signal/create" },
   { method: "GET", path: "/api/signals", file: "signal/list" },
+
+  { method: "GET", path: "/api/admin/stats", file: "admin/stats" },
+  { method: "GET", path: "/api/admin/clickouts", file: "admin/clickouts" },
+  { method: "GET", path: "/api/admin/audit-log", file: "admin/audit-log" },
+  { method: "GET", path: "/api/admin/merchants", file: "admin/merchants" },
 ];
 
 /** Answers every request no route matches with the contract's 404 (API Gateway's `$default` route). */

@@ -52,13 +52,11 @@ export async function record(entry: Entry): Promise<void> {
 }
 
 /**
- * Audits a change in the very statement that makes it (a CTE of it: no extra
- * round trip): one row per row of `source`, a CTE of that statement, so
- * nothing changed means nothing recorded.
+ * Audits in the very statement it describes (a CTE of it: no extra round trip):
+ * one row per row of `source`, a CTE of that statement, so nothing changed
+ * means nothing recorded; without `source`, one row (a read).
  */
-export function insertFor(qc: QueryCreator<DB>, source: string, entry: Entry) {
-  return qc
-    .insertInto("audit_log")
-    .columns(COLUMNS)
-    .expression(qc.selectFrom(sql<object>`${sql.table(source)}`.as(source)).select(values(entry)));
+export function insertFor(qc: QueryCreator<DB>, source: string | null, entry: Entry) {
+  const from = source === null ? qc.selectNoFrom(values(entry)) : qc.selectFrom(sql<object>`${sql.table(source)}`.as(source)).select(values(entry));
+  return qc.insertInto("audit_log").columns(COLUMNS).expression(from);
 }

@@ -17,7 +17,7 @@ type Money = ColumnType<string, string | number, string | number>;
 
 export const ROW_STATUSES = ["sourcing", "inviting", "bids_arriving", "reviewing", "selected", "purchased", "closed", "archived"] as const;
 export const OUTREACH_STATUSES = ["not_started", "in_progress", "completed", "failed"] as const;
-const MERCHANT_STATUSES = ["pending", "active", "suspended"] as const;
+export const MERCHANT_STATUSES = ["pending", "active", "suspended"] as const;
 export const PURCHASE_STATUSES = ["pending", "completed", "failed", "refunded"] as const;
 export const OUTREACH_CHANNELS = ["email", "sms", "web"] as const;
 export const OUTREACH_EVENT_STATUSES = ["queued", "sent", "opened", "responded", "expired"] as const;

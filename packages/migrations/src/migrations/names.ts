@@ -10,4 +10,5 @@ export const migrationNames = [
   "0004_fit_indexes_to_queries",
   "0005_row_bid_count",
   "0006_ssd_planner_costs",
+  "0007_admin_and_sweep_indexes",
 ] as const;

@@ -1,0 +1,5 @@
+import * as Admin from "@shop/core/admin";
+import { api, json } from "../lib/api.ts";
+
+/** GET /api/admin/merchants: merchants, newest first, by status and Stripe onboarding. */
+export const handler = api({ auth: "admin", query: Admin.MerchantQuery }, async ({ query }) => json(200, await Admin.merchants(query)));

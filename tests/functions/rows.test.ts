@@ -80,16 +80,19 @@ describe.each(targets())("rows on %s", (target) => {
       expect(none.body.items).toEqual([]);
     });
 
-    it.each([
+    it.each<[string, string]>([
       ["status=shipping", "query.status"],
       ["outreach_status=maybe", "query.outreach_status"],
       ["limit=0", "query.limit"],
       ["limit=101", "query.limit"],
       ["limit=ten", "query.limit"],
       ["cursor=not-a-cursor", "query.cursor"],
+      ...["2026-02-30T00:00:00.000000Z", "2026-13-01T00:00:00Z", "2026-01-01T25:00:00Z", "0000-01-01T00:00:00Z"].map(
+        (t): [string, string] => [`cursor=${Buffer.from(JSON.stringify({ t, id: 1 })).toString("base64url")} (${t})`, "query.cursor"],
+      ),
     ])("answers 400 for ?%s", async (qs, path) => {
       const me = await fx.user();
-      const res = await call("GET", `/api/rows?${qs}`, { token: me.token });
+      const res = await call("GET", `/api/rows?${qs.split(" ")[0]}`, { token: me.token });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toContainEqual(expect.objectContaining({ path }));
     });
@@ -191,6 +194,45 @@ describe.each(targets())("rows on %s", (target) => {
       expect(logs.filter((l) => l.level === "warn").map((l) => l.entry.field)).toEqual(
         expect.arrayContaining(["chat_history", "choice_factors"]),
       );
+    });
+  });
+
+  describe("deeply nested JSON", () => {
+    const nested = (depth: number): unknown => {
+      let v: unknown = "leaf";
+      for (let i = 0; i < depth; i++) v = [v];
+      return v;
+    };
+
+    it("refuses choice_factors and chat_history nested too deeply, instead of storing them as []", async () => {
+      const me = await fx.user();
+      const r = await call("POST", "/api/rows", { token: me.token, body: { title: "t", chat_history: undefined, choice_factors: [nested(40)] } });
+      expectInvalid(r, "body.choice_factors");
+      const row = await fx.row(me.id);
+      await call("PATCH", `/api/rows/${row.id}`, { token: me.token, body: { chat_history: [{ role: "user", content: "keep me" }] } });
+      // Written by hand: stringifying 4,400 levels could itself run out of stack.
+      const deep = `${"[".repeat(4400)}"leaf"${"]".repeat(4400)}`;
+      const wipe = await call("PATCH", `/api/rows/${row.id}`, { token: me.token, rawBody: `{"chat_history":[${deep}]}` });
+      expectInvalid(wipe, "body.chat_history");
+      const after = await call("GET", `/api/rows/${row.id}`, { token: me.token });
+      expect(after.body.chat_history).toEqual([{ role: "user", content: "keep me" }]);
+    });
+
+    it("still lists a user's rows when one row holds JSON nested 20,000 deep (stored before the limit)", async () => {
+      const me = await fx.user();
+      const deep = await fx.row(me.id);
+      const fine = await fx.row(me.id);
+      const text = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+      await Database.use((db) => sql`update row set choice_factors = ${text}, chat_history = ${text} where id = ${deep.id}`.execute(db));
+      const list = await call("GET", "/api/rows", { token: me.token });
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((i: { id: number; choice_factors: unknown }) => [i.id, i.choice_factors])).toEqual([
+        [fine.id, []],
+        [deep.id, []],
+      ]);
+      const detail = await call("GET", `/api/rows/${deep.id}`, { token: me.token });
+      expect(detail.status).toBe(200);
+      expect(detail.body.chat_history).toEqual([]);
     });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Database } from "@shop/core/db";
-import { MAX_PAYLOAD_DEPTH } from "@shop/core/signal";
+import { MAX_JSON_DEPTH as MAX_PAYLOAD_DEPTH } from "@shop/core/json";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as cx from "../support/commerce-fixtures.ts";
 import { targets } from "../support/db.ts";

@@ -1,4 +1,4 @@
-import type * as z from "zod";
+import * as z from "zod";
 import { Log } from "./log.ts";
 
 /**
@@ -6,6 +6,24 @@ import { Log } from "./log.ts";
  * `safe_json_dumps`). Bad stored JSON never throws: it logs a warning naming
  * the field and yields the default, so one corrupt row cannot take a page down.
  */
+
+/** How deeply JSON in a text column may nest: deeper values exhaust the stack when serialized again. */
+export const MAX_JSON_DEPTH = 32;
+
+/** A value nested no deeper than MAX_JSON_DEPTH, measured without recursion. */
+function withinDepth(value: unknown): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_JSON_DEPTH) return false;
+    level = level.flatMap((v) => (v !== null && typeof v === "object" ? Object.values(v) : []));
+  }
+  return true;
+}
+
+/** A JSON value from a client, refused when it nests deeper than MAX_JSON_DEPTH. */
+export function shallow<T extends z.ZodType>(schema: T) {
+  return schema.refine(withinDepth, `must nest at most ${MAX_JSON_DEPTH} levels deep`);
+}
 
 export interface LoadOptions<T> {
   /** What to return for null, empty, unparsable or wrongly-shaped input. */
@@ -28,6 +46,11 @@ export function safeJsonLoads<T>(value: string | null | undefined, options: Load
       reason: err instanceof Error ? err.message : String(err),
       length: value.length,
     });
+    return options.default;
+  }
+  if (!withinDepth(parsed)) {
+    // Stored before the depth limit (or by hand): serializing it would overflow the stack.
+    Log.warn("JSON in a text column nests too deeply; using the default", { field: options.field, length: value.length });
     return options.default;
   }
   if (!options.schema) return parsed as T;

@@ -27,9 +27,18 @@ interface CursorValue {
   id: number;
 }
 
+/** A real instant (no February 30th, month 13, hour 25 or year 0): the date parts survive a round trip. */
+function isRealInstant(t: string): boolean {
+  const date = new Date(t);
+  return t.slice(0, 4) !== "0000" && !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 19) === t.slice(0, 19);
+}
+
 const CursorShape = z.object({
-  t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/),
-  id: z.number().int().positive(),
+  t: z
+    .string()
+    .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/)
+    .refine(isRealInstant),
+  id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
 /** `?cursor=`: the opaque value from a previous page's `next_cursor`. */

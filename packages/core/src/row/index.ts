@@ -4,7 +4,7 @@ import * as Bid from "../bid/shape.ts";
 import { Database, prepare } from "../db/index.ts";
 import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
-import { safeJsonDumps, safeJsonLoads } from "../json.ts";
+import { safeJsonDumps, safeJsonLoads, shallow } from "../json.ts";
 import { cursorText, flatPage, keysetPage, notFound, PageQuery, pageOf, present, toPage, type FlatPage, type Page } from "../pagination.ts";
 import * as Session from "../session/index.ts";
 
@@ -17,9 +17,9 @@ const Status = z.enum(ROW_STATUSES);
 const OutreachStatus = z.enum(OUTREACH_STATUSES);
 
 /** choice_factors: what matters to the shopper, a JSON array. */
-export const ChoiceFactors = z.array(z.unknown()).max(200);
+export const ChoiceFactors = shallow(z.array(z.unknown()).max(200));
 /** chat_history: the conversation so far, a JSON array (large: never read by lists). */
-const ChatHistory = z.array(z.unknown());
+const ChatHistory = shallow(z.array(z.unknown()));
 
 const Title = z.string().trim().min(1, "must not be empty").max(500);
 

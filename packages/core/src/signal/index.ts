@@ -3,7 +3,7 @@ import * as z from "zod";
 import { Database } from "../db/index.ts";
 import type { UserSignalTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
-import { safeJsonDumps, safeJsonLoads } from "../json.ts";
+import { safeJsonDumps, safeJsonLoads, shallow } from "../json.ts";
 import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
@@ -13,21 +13,7 @@ import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../paginat
 
 const SignalType = z.string().trim().min(1, "must not be empty").max(100);
 
-/** How deeply a payload may nest; deeper ones cannot be serialized safely (stack depth). */
-export const MAX_PAYLOAD_DEPTH = 32;
-
-/** A payload nested no deeper than MAX_PAYLOAD_DEPTH, measured without recursion. */
-function withinDepth(value: unknown): boolean {
-  let level: unknown[] = [value];
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth > MAX_PAYLOAD_DEPTH) return false;
-    level = level.flatMap((v) => (v !== null && typeof v === "object" ? Object.values(v) : []));
-  }
-  return true;
-}
-
-/** payload: whichever JSON value the client sent (the body it arrives in is already parsed JSON). */
-const Payload = z.unknown().refine(withinDepth, `must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`);
+const Payload = shallow(z.unknown());
 
 /** A signal as the API shows it, the payload parsed. */
 export const Info = z.object({

@@ -197,7 +197,14 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
         return errorReply(err);
       }
     });
-    const result = toResult(outcome.reply, requestId);
+    let result: ReturnType<typeof toResult>;
+    try {
+      result = toResult(outcome.reply, requestId);
+    } catch (err) {
+      // A body that cannot be serialized (a cycle, or nesting deep enough to exhaust the stack) is still logged.
+      Object.assign(outcome, errorReply(err));
+      result = toResult(outcome.reply, requestId);
+    }
     const fields = {
       method: event.requestContext?.http?.method,
       route: event.routeKey,

@@ -3,7 +3,7 @@ import { handlerFor } from "@shop/core/clickout";
 import { Database } from "@shop/core/db";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import * as cx from "../support/commerce-fixtures.ts";
-import { targets } from "../support/db.ts";
+import { serverTargets, targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
 import { captureLogs, lastQueryCount } from "../support/logs.ts";
 
@@ -132,5 +132,20 @@ describe.each(targets())("clickouts on %s", (target) => {
       expect(await storedClickouts(me.id)).toEqual([]);
       expect(await storedClickouts(other.id)).toEqual([]);
     });
+  });
+});
+
+// PGlite is one session, so its requests never overlap: only a server can race.
+describe.each(serverTargets())("concurrent clickouts on %s", (target) => {
+  useApiDatabase(target);
+
+  it("judges 30 clickouts sent at once one after another: exactly the 11th to the 30th are suspicious", async () => {
+    const me = await fx.user();
+    const b = await fx.bid((await fx.row(me.id)).id);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => call("POST", "/api/clickouts", { token: me.token, body: { bid_id: b.id } })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill(201));
+    expect(results.filter((r) => r.body.is_suspicious)).toHaveLength(20);
   });
 });

@@ -56,14 +56,21 @@ export const HANDLER_CASES: ReadonlyArray<readonly [url: string, handler: Handle
   ["not a url", "direct"],
 ];
 
-/** Inserts `n` clickouts of the user, `secondsAgo` old (not tied to any bid). */
+/**
+ * Inserts `n` clickouts of the user, `secondsAgo` old (not tied to any bid),
+ * and the user's clickout window as Clickout.create would have left it.
+ */
 export async function clickouts(userId: number, n: number, secondsAgo: number) {
-  await Database.use((db) =>
-    sql`
+  await Database.use(async (db) => {
+    await sql`
       insert into clickout_event (user_id, url, handler, created_at)
       select ${userId}, 'https://shop.example/' || g, 'direct', now() - make_interval(secs => ${secondsAgo})
-      from generate_series(1, ${n}) g`.execute(db),
-  );
+      from generate_series(1, ${n}) g`.execute(db);
+    await sql`
+      insert into clickout_window (user_id, recent)
+      select ${userId}, array(select created_at from clickout_event where user_id = ${userId} order by created_at desc limit 11)
+      on conflict (user_id) do update set recent = excluded.recent`.execute(db);
+  });
 }
 
 /** Inserts `n` purchases of the user, three to a created_at (ties for pagination tests). */

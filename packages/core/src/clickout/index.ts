@@ -116,47 +116,55 @@ export type CreateInput = z.infer<typeof CreateInput>;
 
 /**
  * Records a clickout on a bid of one of the caller's rows, in one statement:
- * the bid lookup, the ownership check, the handler and the recent-clickout
- * count all happen inside the insert.
+ * the bid lookup and ownership check, the handler, and the judgement: the
+ * user's clickout_window row keeps the times of their last clickouts (up to
+ * SUSPICIOUS_AFTER + 1 within WINDOW_SECONDS); ON CONFLICT DO UPDATE makes a
+ * racing clickout of the same user wait and then see this one, so each is
+ * judged with every clickout before it counted.
  */
 export async function create(userId: number, input: CreateInput): Promise<Info> {
-  return Database.use(async (db) => {
-    const created = await db
+  const created = await Database.use((db) =>
+    db
+      .with("target", (qc) =>
+        qc
+          .selectFrom("bid")
+          .innerJoin("row", "row.id", "bid.row_id")
+          .select((s) => ["row.user_id", "bid.row_id", "bid.id as bid_id", "bid.url", handlerSql(s.ref("bid.url")).as("handler")])
+          .where("bid.id", "=", input.bid_id)
+          .where("row.user_id", "=", userId),
+      )
+      .with("window", (qc) =>
+        qc
+          .insertInto("clickout_window")
+          .columns(["user_id", "recent"])
+          .expression((eb) => eb.selectFrom("target").select(["target.user_id", sql<Date[]>`array[now()]`.as("recent")]))
+          .onConflict((oc) =>
+            oc.column("user_id").doUpdateSet({
+              recent: sql<Date[]>`array(
+                select t from unnest(array[now()] || clickout_window.recent) as t
+                where t > now() - make_interval(secs => ${WINDOW_SECONDS})
+                order by t desc limit ${SUSPICIOUS_AFTER + 1})`,
+            }),
+          )
+          .returning(sql<number>`cardinality(recent)`.as("n")),
+      )
       .insertInto("clickout_event")
       .columns(["user_id", "row_id", "bid_id", "url", "handler", "is_suspicious"])
       .expression((eb) =>
         eb
-          .selectFrom("bid")
-          .innerJoin("row", "row.id", "bid.row_id")
-          .select((s) => [
-            "row.user_id",
-            "bid.row_id",
-            "bid.id",
-            "bid.url",
-            handlerSql(s.ref("bid.url")).as("handler"),
-            // Bounded by LIMIT: a burst of thousands costs no more to judge than eleven.
-            s(
-              s
-                .selectFrom(
-                  s
-                    .selectFrom("clickout_event")
-                    .select(sql<number>`1`.as("one"))
-                    .where("clickout_event.user_id", "=", userId)
-                    .where("clickout_event.created_at", ">", sql<Date>`now() - make_interval(secs => ${WINDOW_SECONDS})`)
-                    .limit(SUSPICIOUS_AFTER)
-                    .as("recent"),
-                )
-                .select((c) => c.fn.countAll<number>().as("n")),
-              ">=",
-              SUSPICIOUS_AFTER,
-            ).as("is_suspicious"),
-          ])
-          .where("bid.id", "=", input.bid_id)
-          .where("row.user_id", "=", userId),
+          .selectFrom("target")
+          .select([
+            "target.user_id",
+            "target.row_id",
+            "target.bid_id",
+            "target.url",
+            "target.handler",
+            sql<boolean>`(select n from "window") > ${SUSPICIOUS_AFTER}`.as("is_suspicious"),
+          ]),
       )
       .returning((r) => ["id", "url", r.ref("handler").$castTo<Handler>().as("handler"), "is_suspicious"])
-      .executeTakeFirst();
-    if (!created) throw notFound("bid");
-    return { id: created.id, redirect_url: created.url, handler: created.handler, is_suspicious: created.is_suspicious };
-  });
+      .executeTakeFirst(),
+  );
+  if (!created) throw notFound("bid");
+  return { id: created.id, redirect_url: created.url, handler: created.handler, is_suspicious: created.is_suspicious };
 }

@@ -175,6 +175,12 @@ interface AuditLogTable {
   timestamp: Defaulted<Date>;
 }
 
+interface ClickoutWindowTable {
+  user_id: number;
+  /** The user's clickout times of the last 60 s, newest first, at most 11. */
+  recent: Date[];
+}
+
 export interface DB {
   user: UserTable;
   auth_session: AuthSessionTable;
@@ -184,6 +190,7 @@ export interface DB {
   bid: BidTable;
   comment: CommentTable;
   clickout_event: ClickoutEventTable;
+  clickout_window: ClickoutWindowTable;
   purchase_event: PurchaseEventTable;
   share_link: ShareLinkTable;
   outreach_event: OutreachEventTable;

@@ -11,4 +11,5 @@ export const migrationNames = [
   "0005_row_bid_count",
   "0006_ssd_planner_costs",
   "0007_admin_and_sweep_indexes",
+  "0008_clickout_window",
 ] as const;

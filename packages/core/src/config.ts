@@ -125,6 +125,7 @@ const Env = z.object({
   DB_ECHO: bool("DB_ECHO").default(false),
   DB_ENABLE_QUERY_LOGGING: bool("DB_ENABLE_QUERY_LOGGING").default(false),
   DB_SLOW_QUERY_THRESHOLD: seconds("DB_SLOW_QUERY_THRESHOLD", { allowZero: true }).default(1),
+  DB_STATEMENT_TIMEOUT: seconds("DB_STATEMENT_TIMEOUT", { allowZero: true }).default(10),
   MIGRATION_LOCK_TIMEOUT: seconds("MIGRATION_LOCK_TIMEOUT", { allowZero: false }).default(5),
   MIGRATION_MAX_ATTEMPTS: int("MIGRATION_MAX_ATTEMPTS", 1).default(5),
   PORT: int("PORT", 0)
@@ -149,6 +150,8 @@ export interface DatabaseConfig {
   useNullPool: boolean;
   /** Hot statements as named prepared statements, parsed and planned once per connection. */
   preparedStatements: boolean;
+  /** A statement running longer is cancelled (a protocol cancel, which poolers pass on); 0: never. */
+  statementTimeoutMs: number;
   echo: boolean;
   slowQueryLogging: boolean;
   slowQueryThresholdMs: number;
@@ -215,6 +218,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       echo: e.DB_ECHO,
       slowQueryLogging: e.DB_ENABLE_QUERY_LOGGING,
       slowQueryThresholdMs: e.DB_SLOW_QUERY_THRESHOLD * 1000,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT * 1000,
     },
     migration: {
       lockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT * 1000,

@@ -72,7 +72,8 @@ class MigrationError extends Error {
 /** A database client for migrations: the migrations URL, one pinned connection per run. */
 export function openMigrationDatabase(config: Config): DatabaseClient {
   return createDatabase(
-    { ...config.database, useNullPool: true },
+    // Index builds run as long as they need (the index DDL sets its own statement_timeout).
+    { ...config.database, useNullPool: true, statementTimeoutMs: 0 },
     { target: config.database.migrationsTarget, applicationName: "shopping-agent-migrator" },
   );
 }

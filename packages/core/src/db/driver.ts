@@ -39,6 +39,8 @@ export interface Connector {
   open(timeoutMs: number): Promise<RawClient>;
   /** Ends what `open` gave, awaited; `destroy`: without a goodbye (it is broken). */
   end(client: RawClient, destroy: boolean): Promise<void>;
+  /** Asks the server to cancel the statement `client` runs (a protocol CancelRequest); null where nothing can (PGlite). */
+  readonly cancel: ((client: RawClient) => void) | null;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,17 @@ declare global {
   var SHOP_DRIVER: "neon" | "pg" | undefined;
 }
 
+/** The parts of a node-postgres Client (pg's or Neon's) a cancel request uses. */
+interface CancelClient {
+  host: string;
+  port: number;
+  connection: {
+    on(event: string, listener: () => void): void;
+    connect(port: number, host: string): void;
+    cancel(processID: number, secretKey: number): void;
+  };
+}
+
 interface DriverModule {
   Client: typeof pg.Client;
   Pool: typeof pg.Pool;
@@ -207,6 +220,17 @@ function serverConnector(driver: "neon" | "pg", url: string, options: ConnectorO
       return client;
     },
     end: (client, destroy) => endClient(client, destroy ? 0 : CLOSE_TIMEOUT_MS),
+    cancel: (client) => {
+      // What pg's Client.cancel does, without its deprecated activeQuery check: a new connection
+      // (a WebSocket for Neon) carries the target's backend key; PgBouncer passes it on.
+      void loaded.then(({ Client, config }) => {
+        const canceller = new Client(config) as unknown as CancelClient;
+        const target = client as unknown as { processID: number; secretKey: number };
+        canceller.connection.on("error", () => {});
+        canceller.connection.on("connect", () => canceller.connection.cancel(target.processID, target.secretKey));
+        canceller.connection.connect(canceller.port, canceller.host);
+      });
+    },
     close: async () => {
       await Promise.all(pools.splice(0).map((pool) => pool.end()));
     },
@@ -333,6 +357,7 @@ function pgliteConnector(options: ConnectorOptions): Connector {
       }
     },
     end: async (client, destroy) => (client as pg.PoolClient).release(destroy),
+    cancel: null,
     close: async () => {
       if (!db) return;
       const { pglite, owned, unlock } = await db;

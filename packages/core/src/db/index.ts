@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { CompiledQuery, Kysely, PostgresDialect, type Compilable, type PostgresPoolClient, type Transaction } from "kysely";
 import { Config, type DatabaseConfig, type DatabaseTarget } from "../config.ts";
-import { createConnector, type Connector, type ConnectorOptions, type DriverName, type RawClient } from "./driver.ts";
+import { createConnector, destroyClient, type Connector, type ConnectorOptions, type DriverName, type RawClient } from "./driver.ts";
 import { isConnectionLost, toCoreError } from "./errors.ts";
 import { createQueryLogger, type QueryLogger } from "./log.ts";
 import { NullPool, QueuePool, type Pool, type PoolCounters, type PoolStats } from "./pool.ts";
@@ -58,6 +58,7 @@ export class DatabaseClient {
   readonly #log: QueryLogger | null;
   readonly #observe: ClientOverrides["observe"];
   readonly #named: boolean;
+  readonly #statementTimeoutMs: number;
   readonly #kysely: Kysely<DB>;
 
   constructor(connector: Connector, settings: DatabaseConfig, overrides: ClientOverrides = {}) {
@@ -80,6 +81,7 @@ export class DatabaseClient {
     this.#observe = overrides.observe;
     // PGlite is in-process: nothing to save, and its one session is shared by every client.
     this.#named = settings.preparedStatements && connector.driver !== "pglite";
+    this.#statementTimeoutMs = connector.cancel ? settings.statementTimeoutMs : 0;
     this.#kysely = new Kysely<DB>({
       dialect: new PostgresDialect({ pool: { options: {}, connect: async () => this.#lease(), end: async () => {} } }),
     });
@@ -100,6 +102,7 @@ export class DatabaseClient {
         this.#observe?.(text, parameters);
         const started = performance.now();
         let failed = false;
+        const stop = this.#statementTimeoutMs > 0 ? this.#watch(client) : null;
         try {
           const name = this.#named ? statementNames.get(text) : undefined;
           if (!name) return await client.query(text, parameters as unknown[]);
@@ -114,6 +117,7 @@ export class DatabaseClient {
           broken ||= isConnectionLost(mapped);
           throw mapped;
         } finally {
+          stop?.();
           const ms = performance.now() - started;
           if (scope) {
             scope.stats.queries++;
@@ -127,6 +131,25 @@ export class DatabaseClient {
         client = null;
       },
     } as unknown as PostgresPoolClient;
+  }
+
+  /**
+   * DB_STATEMENT_TIMEOUT, kept by us rather than by the server's setting (a
+   * transaction-mode pooler drops session SETs and startup parameters): past
+   * it the statement is cancelled (57014: a 503, the connection reusable), and
+   * if the server does not even answer that within a second, the connection is
+   * destroyed (a frozen database must not hold a request). Returns the stop.
+   */
+  #watch(client: RawClient): () => void {
+    let destroy: NodeJS.Timeout | undefined;
+    const cancel = setTimeout(() => {
+      this.#connector.cancel!(client);
+      destroy = setTimeout(() => destroyClient(client), 1000);
+    }, this.#statementTimeoutMs);
+    return () => {
+      clearTimeout(cancel);
+      clearTimeout(destroy);
+    };
   }
 
   /**

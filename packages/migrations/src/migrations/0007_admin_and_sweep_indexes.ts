@@ -83,8 +83,7 @@ export const changes: readonly IndexChange[] = [
     name: "ix_auth_session_expires_at",
     table: "auth_session",
     columns: "expires_at",
-    where: "(revoked_at IS NULL)",
-    why: "cleanup-sessions: unrevoked sessions expired over 30 days ago; admin stats' live sessions (expires_at > now())",
+    why: "cleanup-sessions: sessions expired over 30 days ago (revoked or not)",
   },
   { op: "drop", name: "ix_auth_session_created_at", why: "no query reads sessions by creation time (cleanup goes by expiry)" },
   // outreach_event: the expire-outreach sweep

@@ -3,7 +3,9 @@ import { functionDefaults } from "./function.ts";
 import { migration } from "./migrations.ts";
 
 /**
- * One scheduled Lambda per entry of `jobs` (empty until the scheduled-jobs issue).
+ * One scheduled Lambda per entry of `jobs` in the route table: the sweeps
+ * (packages/functions/src/job/*), each a bounded run (30 s budget) that is
+ * safe to overlap with another, so the schedule needs no locking of its own.
  *
  * CronV2 rather than Cron: SST 4 deprecates `sst.aws.Cron` (EventBridge rules) in
  * favour of `CronV2` (EventBridge Scheduler), which adds time zones and retries.

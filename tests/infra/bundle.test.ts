@@ -26,6 +26,12 @@ describe("a deployed handler bundle", () => {
     expect(modules.filter((m) => /^(pg|pg-.+|pgpass|postgres-.+|@electric-sql\/.+)$/.test(m))).toEqual([]);
   });
 
+  it("of a scheduled job carries the Neon driver alone too", async () => {
+    const modules = await modulesOf("packages/functions/src/job/expire-quotes.ts");
+    expect(modules).toContain("@neondatabase/serverless");
+    expect(modules.filter((m) => /^(pg|pg-.+|pgpass|postgres-.+|@electric-sql\/.+)$/.test(m))).toEqual([]);
+  });
+
   it("of GET /health/ready carries the migrations' names, not their SQL", async () => {
     const modules = await modulesOf("packages/functions/src/health/ready.ts");
     expect(modules).toContain("migrations/src/migrations/names.ts");

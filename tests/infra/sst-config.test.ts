@@ -138,6 +138,7 @@ describe("sst.config.ts run() on a deployed stage", () => {
     const handlers = [
       ...s.routes.map((r) => (isRecord(r.handler) ? r.handler.handler : r.handler)),
       ...s.ofType("sst.aws.Function").map((f) => argsOf(f).handler),
+      ...s.ofType("sst.aws.CronV2").map((c) => (argsOf(c).function as { handler: unknown }).handler),
     ];
     expect(handlers.length).toBeGreaterThan(routes.length);
     const missing = handlers.map(handlerFile).filter((file) => !existsSync(file));
@@ -189,7 +190,13 @@ describe("sst.config.ts run() on a deployed stage", () => {
 
   it("bundles every function with the Neon driver alone and no PGlite", async () => {
     const { stub: s } = await deploy("pr-123");
-    const functions = [...s.routes.map((r) => r.handler), argsOf(one(s, "sst.aws.Function", "Migrator"))];
+    const functions = [
+      ...s.routes.map((r) => r.handler),
+      argsOf(one(s, "sst.aws.Function", "Migrator")),
+      ...s.ofType("sst.aws.CronV2").map((c) => argsOf(c).function),
+    ];
+    // The routes, $default, the migrator and the jobs.
+    expect(functions).toHaveLength(routes.length + 2 + jobs.length);
     for (const fn of functions) {
       expect(fn).toMatchObject({
         nodejs: {
@@ -223,10 +230,12 @@ describe("sst.config.ts run() in sst dev", () => {
     for (const r of s.routes) expect((r.handler as { nodejs: { esbuild: object } }).nodejs.esbuild, r.key).not.toHaveProperty("define");
   });
 
-  it("registers the same routes, with nothing to wait for", async () => {
+  it("registers the same routes and jobs, with nothing to wait for", async () => {
     const { stub: s } = await deploy("alice", { dev: true });
     expect(s.routes).toHaveLength(routes.length + 1);
     for (const r of s.routes) expect(r.handlerOpts.dependsOn, r.key).toBeUndefined();
+    expect(s.ofType("sst.aws.CronV2")).toHaveLength(jobs.length);
+    for (const c of s.ofType("sst.aws.CronV2")) expect(c.opts?.dependsOn, c.name).toBeUndefined();
   });
 });
 
@@ -235,6 +244,20 @@ describe("cron jobs", () => {
     const { stub: s } = await deploy("pr-123");
     expect(s.ofType("sst.aws.CronV2")).toHaveLength(jobs.length);
     expect(s.ofType("sst.aws.Cron")).toEqual([]);
+  });
+
+  it("schedules every job of the table with its handler, 60 s and the shared settings, after the migration", async () => {
+    expect(jobs.length).toBeGreaterThan(0);
+    const { stub: s } = await deploy("pr-123");
+    const invocation = one(s, "aws.lambda.Invocation", "MigratorInvocation").resource;
+    for (const job of jobs) {
+      const cron = s.ofType("sst.aws.CronV2").find((c) => (argsOf(c).function as { handler?: unknown }).handler === `packages/functions/src/${job.file}.handler`);
+      expect(cron, job.name).toBeDefined();
+      expect(cron!.args).toMatchObject({ schedule: job.schedule });
+      expectFunctionSettings(argsOf(cron!).function, s, { memory: 1024, timeout: 60 });
+      expect(cron!.opts?.dependsOn, job.name).toEqual([invocation]);
+    }
+    expect(s.ofType("sst.aws.CronV2").map((c) => c.name)).toEqual(["CleanupSessionsCron", "ExpireOutreachCron", "ExpireQuotesCron"]);
   });
 
   it("gives a job the shared function settings and makes it wait for the migration", async () => {

@@ -65,16 +65,23 @@ export const routes: readonly Route[] = [
 /** Answers every request no route matches with the contract's 404 (API Gateway's `$default` route). */
 export const fallback = { file: "http/not-found" } as const;
 
-/** Scheduled jobs (cron Lambdas, no HTTP route); the scheduled-jobs issue fills this in. */
+/** Scheduled jobs: cron Lambdas (infra/cron.ts), no HTTP route; `npm run job -- <name>` runs one by hand. */
 export interface Job {
+  /** The job's name: its log lines and `npm run job -- <name>`. */
   name: string;
   /** Handler module under packages/functions/src, without extension. */
   file: string;
-  /** An EventBridge schedule expression, e.g. "rate(1 hour)". */
+  /** An EventBridge Scheduler expression (UTC), e.g. "rate(1 hour)". */
   schedule: string;
 }
 
-export const jobs: readonly Job[] = [];
+export const jobs: readonly Job[] = [
+  // Daily at a quiet hour: nothing depends on old sessions being gone by a given time.
+  { name: "cleanup-sessions", file: "job/cleanup-sessions", schedule: "cron(17 3 * * ? *)" },
+  // Every 15 minutes: a status catches up with its expiry within a quarter of an hour.
+  { name: "expire-outreach", file: "job/expire-outreach", schedule: "rate(15 minutes)" },
+  { name: "expire-quotes", file: "job/expire-quotes", schedule: "rate(15 minutes)" },
+];
 
 /** The route key API Gateway uses for a route: `GET /api/rows/{row_id}`. */
 export function routeKey(route: Pick<Route, "method" | "path">): string {

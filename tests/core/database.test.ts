@@ -300,3 +300,42 @@ describe("a build that carries one driver (SHOP_DRIVER, the deployed build's def
     );
   });
 });
+
+describe.each(serverTargets())("the statement timeout on %s", (target) => {
+  it("cancels a statement past DB_STATEMENT_TIMEOUT with a 503 error, and the connection serves the next request", async () => {
+    await withDb(target, { settings: { useNullPool: false, poolSize: 1, maxOverflow: 0, statementTimeoutMs: 300 } }, async (db) => {
+      const first = await db.client.use(backendPid);
+      const err = await db.client.use((s) => sql`select pg_sleep(5)`.execute(s)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "database_unavailable", reason: "statement_timeout" });
+      // Cancelled, not killed: the one pooled connection is the same backend, and answers.
+      expect(await db.client.use(backendPid)).toBe(first);
+    });
+  });
+});
+
+describe.runIf(serverTargets().includes("postgres"))("the statement timeout when the database goes silent", () => {
+  it("gives up on a statement whose connection froze mid-query, instead of hanging with it", async () => {
+    await withDb("postgres", {}, async (db) => {
+      const target = new URL(db.url!);
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      // The cancel request reaches the server directly (not through the frozen proxy), as it would
+      // from another network path; the statement here waits on the proxy, so only destroying helps.
+      const client = createDatabase(testSettings({ driver: "pg", useNullPool: true, statementTimeoutMs: 300 }), {
+        target: { kind: "postgres", url: proxy.urlFor(db.url!), host: "127.0.0.1", neon: false },
+      });
+      try {
+        const err = await client
+          .use(async (s) => {
+            await sql`select 1`.execute(s);
+            proxy.freeze();
+            return sql`select 2`.execute(s);
+          })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DatabaseUnavailableError);
+      } finally {
+        await client.close();
+        await proxy.close();
+      }
+    });
+  });
+});

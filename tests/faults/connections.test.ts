@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
-import { startFaultRig, type FaultRig } from "../support/cluster.ts";
+import { clustersAvailable, startFaultRig, type FaultRig } from "../support/cluster.ts";
 import { checkWrites, startTraffic, statusesByKind } from "../support/traffic.ts";
 
 /**
@@ -17,7 +17,7 @@ const MARGIN_MS = 3000;
 
 const MODES = ["pooled", "per-request"] as const;
 
-describe.runIf(inject("serverUrl"))("connections that die or run out", () => {
+describe.runIf(inject("serverUrl") && clustersAvailable)("connections that die or run out", () => {
   let rig: FaultRig;
   let side: pg.Client;
   beforeAll(async () => {

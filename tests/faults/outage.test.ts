@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startFaultRig, type FaultRig } from "../support/cluster.ts";
+import { clustersAvailable, startFaultRig, type FaultRig } from "../support/cluster.ts";
 import { checkWrites, startTraffic, statusesByKind, type Outcome } from "../support/traffic.ts";
 
 /**
@@ -17,7 +17,7 @@ const ANSWER_WITHIN_MS = POOL_TIMEOUT_S * 1000 + 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.runIf(inject("serverUrl"))("a database outage under traffic", () => {
+describe.runIf(inject("serverUrl") && clustersAvailable)("a database outage under traffic", () => {
   let rig: FaultRig;
   beforeAll(async () => {
     rig = await startFaultRig({ actors: 4, env: { DB_POOL_TIMEOUT: String(POOL_TIMEOUT_S), DB_STATEMENT_TIMEOUT: String(STATEMENT_TIMEOUT_S) } });

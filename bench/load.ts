@@ -14,11 +14,12 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual, parseArgs } from "node:util";
+import { prepareDataset } from "./lib/dataset.ts";
 import { runHttp, type User } from "./lib/http-load.ts";
 import { initPgbench, runPgbench } from "./lib/pgbench.ts";
 import { PGBOUNCER_POOL_SIZE, pgbouncerVersion, startPgBouncer } from "./lib/pgbouncer.ts";
-import { existingPostgres, query, scratchDir, startPrivatePostgres, type Postgres } from "./lib/postgres.ts";
-import { cleanupAll, cpuByGroup, freePort, machineBusyMs, ownCpuMs, run, startChild, waitForHttp, type Child } from "./lib/procs.ts";
+import { existingPostgres, scratchDir, startPrivatePostgres, type Postgres } from "./lib/postgres.ts";
+import { cleanupAll, cpuByGroup, freePort, machineBusyMs, ownCpuMs, startChild, waitForHttp, type Child } from "./lib/procs.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/profile.ts";
 import { delayedTable, evaluateTargets, mainTable, markdown, profileText, summarise, targetLines, type Sample } from "./lib/report.ts";
 import { startSidecar, type Sidecar } from "./lib/sidecar.ts";
@@ -405,25 +406,6 @@ async function profile(ctx: Ctx, config: ConfigName): Promise<{ summary: Profile
 // ---------------------------------------------------------------------------
 // Setup
 
-async function prepareAppDatabase(ctx: Ctx): Promise<void> {
-  await ctx.pg.createDatabase(ctx.appDb);
-  const env = { ...baseEnv(), DATABASE_URL: ctx.pg.url(ctx.appDb) };
-  process.stderr.write("migrating and generating the dataset (--rows=1000 --bids-per-row=50)...\n");
-  await run("npm", ["run", "--silent", "migrate"], { env, cwd: ROOT });
-  const tokensOut = join(ctx.scratch, "tokens.json");
-  await run("npm", ["run", "--silent", "db:generate", "--", "--rows=1000", "--bids-per-row=50", "--tokens=100", `--tokens-out=${tokensOut}`], { env, cwd: ROOT });
-  // (token, row id) pairs come from the database: each user's own rows, so bids answer 200.
-  const tokens = (JSON.parse(readFileSync(tokensOut, "utf8")) as { tokens: Array<{ token: string; user_id: number }> }).tokens;
-  const rows = await query<{ user_id: number; ids: number[] }>(
-    ctx.pg.url(ctx.appDb),
-    `select user_id::int as user_id, array_agg(id::int order by id) as ids from "row" where user_id = any($1::int[]) group by user_id`,
-    [tokens.map((t) => t.user_id)],
-  );
-  const byUser = new Map(rows.map((r) => [r.user_id, r.ids]));
-  ctx.users = tokens.filter((t) => byUser.has(t.user_id)).map((t) => ({ token: t.token, rowIds: byUser.get(t.user_id)! }));
-  if (ctx.users.length === 0) throw new Error("the generated dataset has no active user with rows");
-}
-
 function machine(ctx: Ctx, withPgBouncer: boolean, loadStart: number[]) {
   const version = (pkg: string) => (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
   return {
@@ -461,7 +443,7 @@ async function main(argv: string[]): Promise<void> {
 
   const pg = opts.postgres === "private" ? await startPrivatePostgres(300) : await existingPostgres(opts.postgres);
   const ctx: Ctx = { opts, pg, appDb: `bench_load_${process.pid}`, pgbenchDb: `bench_load_${process.pid}_pgbench`, users: [], scratch: scratchDir("bench-load-"), samples: [], bodies: new Map(), profileWindow: null };
-  if (servers.length) await prepareAppDatabase(ctx);
+  if (servers.length) ctx.users = await prepareDataset(pg, ctx.appDb, ctx.scratch, { rows: 1000, bidsPerRow: 50, tokens: 100 });
   if (opts.only.some((n) => spec(n).kind === "pgbench")) {
     await pg.createDatabase(ctx.pgbenchDb);
     await initPgbench({ host: pg.host, port: pg.port, user: "postgres", db: ctx.pgbenchDb });

@@ -25,7 +25,8 @@ export function pgbouncerVersion(): string {
 
 export const PGBOUNCER_POOL_SIZE = 20;
 
-export async function startPgBouncer(target: { host: string; port: number; user: string }): Promise<PgBouncer> {
+/** Starts PgBouncer in front of `target`; `poolSize` server connections per database and user (default PGBOUNCER_POOL_SIZE). */
+export async function startPgBouncer(target: { host: string; port: number; user: string }, poolSize = PGBOUNCER_POOL_SIZE): Promise<PgBouncer> {
   const dir = scratchDir("bench-load-pgbouncer-");
   const port = await freePort();
   const files = {
@@ -46,7 +47,9 @@ export async function startPgBouncer(target: { host: string; port: number; user:
       `auth_file = ${files.users}`,
       "pool_mode = transaction",
       "max_client_conn = 2000",
-      `default_pool_size = ${PGBOUNCER_POOL_SIZE}`,
+      `default_pool_size = ${poolSize}`,
+      // SHOW POOLS and SHOW STATS on its console (database "pgbouncer").
+      `admin_users = ${target.user}`,
       "ignore_startup_parameters = extra_float_digits",
       "log_connections = 0",
       "log_disconnections = 0",

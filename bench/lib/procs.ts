@@ -36,7 +36,7 @@ function allStats(): Stat[] {
 }
 
 /** The pids of `root` and all its descendants. */
-function tree(root: number, stats = allStats()): number[] {
+export function tree(root: number, stats = allStats()): number[] {
   const out = [root];
   for (let i = 0; i < out.length; i++) for (const s of stats) if (s.ppid === out[i]) out.push(s.pid);
   return out;

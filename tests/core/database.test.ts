@@ -314,13 +314,16 @@ describe.each(serverTargets())("the statement timeout on %s", (target) => {
 });
 
 describe.runIf(serverTargets().includes("postgres"))("the statement timeout when the database goes silent", () => {
-  it("gives up on a statement whose connection froze mid-query, instead of hanging with it", async () => {
+  it.each([
+    ["per-request", true],
+    ["pooled", false],
+  ])("gives up on a statement whose connection froze mid-query, instead of hanging with it (%s)", async (_mode, useNullPool) => {
     await withDb("postgres", {}, async (db) => {
       const target = new URL(db.url!);
       const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
       // The cancel request reaches the server directly (not through the frozen proxy), as it would
       // from another network path; the statement here waits on the proxy, so only destroying helps.
-      const client = createDatabase(testSettings({ driver: "pg", useNullPool: true, statementTimeoutMs: 300 }), {
+      const client = createDatabase(testSettings({ driver: "pg", useNullPool, statementTimeoutMs: 300 }), {
         target: { kind: "postgres", url: proxy.urlFor(db.url!), host: "127.0.0.1", neon: false },
       });
       try {

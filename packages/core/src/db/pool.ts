@@ -75,7 +75,12 @@ export class QueuePool implements Pool {
     this.#options = options;
     const max = options.poolSize + options.maxOverflow;
     this.#ready = connector.pool({ max, timeoutMs: options.timeoutMs, recycleMs: options.recycleMs }).then((pool) => {
-      pool.on("connect", () => this.#counters.opened++);
+      pool.on("connect", (client) => {
+        this.#counters.opened++;
+        // pg-pool listens for errors only while a connection is idle: one destroyed while checked out (a statement
+        // given up on a frozen database) would otherwise crash the process. The query itself still fails.
+        client.on("error", () => {});
+      });
       pool.on("remove", () => this.#counters.closed++);
       // An idle connection died; pg-pool has already dropped it.
       pool.on("error", () => {});

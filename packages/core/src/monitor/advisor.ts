@@ -137,9 +137,9 @@ async function advise(tx: Executor, statement: string) {
   }
 }
 
-/** Statements worth advising on: reads and the searching part of updates and deletes, not the catalog's. */
+/** Statements worth advising on: reads and the searching part of updates and deletes, not the catalog's (nor these reports'). */
 function advisable(statement: string): boolean {
-  return /^\s*(select|with|update|delete)\b/i.test(statement) && !/\b(pg_catalog|pg_stat\w*|information_schema|hypopg\w*)\b/i.test(statement);
+  return /^\s*(select|with|update|delete)\b/i.test(statement) && !/\b(pg_\w+|information_schema|hypopg\w*)\b/i.test(statement);
 }
 
 /** The top statements of pg_stat_statements by total time, or null with why not. */

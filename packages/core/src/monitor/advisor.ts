@@ -102,10 +102,15 @@ function candidates(table: Table): string[][] {
   return out;
 }
 
-/** The statement's plan: prepared, so parameters ($1…) get a generic plan. */
+/**
+ * The statement's plan: prepared, so parameters ($1…) get a generic plan.
+ * pg_stat_statements turns the constant of a typed literal into a parameter
+ * (`interval '1 minute'` becomes `interval $4`, which does not parse): it is cast instead.
+ */
 async function explain(tx: Executor, statement: string): Promise<PlanNode> {
   const params = Math.max(0, ...[...statement.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  await sql.raw(`prepare shop_advisor as ${statement}`).execute(tx);
+  const text = statement.replace(/\b(interval|timestamptz|timestamp|date|time)\s+\$(\d+)/gi, "$$$2::$1");
+  await sql.raw(`prepare shop_advisor as ${text}`).execute(tx);
   try {
     const args = params ? `(${Array(params).fill("null").join(", ")})` : "";
     const { rows } = await sql.raw<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`explain (format json, verbose) execute shop_advisor${args}`).execute(tx);

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { openPGlite } from "@shop/core/db";
+import { runScript } from "../support/cli.ts";
 import { createTestDatabase, type TargetName, type TestDatabase } from "../support/db.ts";
 
 /**
@@ -12,25 +12,7 @@ import { createTestDatabase, type TargetName, type TestDatabase } from "../suppo
  * DATABASE_URL: embedded PGlite in a directory, and the server through `pg`.
  */
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runJob(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["packages/functions/src/local/run-job.ts", ...args], {
-      env: { ...process.env, NODE_ENV: "test", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const runJob = (env: Record<string, string>, ...args: string[]) => runScript("packages/functions/src/local/run-job.ts", env, args);
 
 /** Five pending quotes past their expiry and one still valid, on a fresh row. */
 const SEED = `

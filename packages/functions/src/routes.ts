@@ -60,6 +60,7 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/api/admin/clickouts", file: "admin/clickouts" },
   { method: "GET", path: "/api/admin/audit-log", file: "admin/audit-log" },
   { method: "GET", path: "/api/admin/merchants", file: "admin/merchants" },
+  { method: "GET", path: "/api/admin/db/{report}", file: "admin/db-report" },
 ];
 
 /** Answers every request no route matches with the contract's 404 (API Gateway's `$default` route). */

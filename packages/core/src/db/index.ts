@@ -53,6 +53,8 @@ export interface ClientOverrides extends Partial<Pick<ConnectorOptions, "pglite"
 export class DatabaseClient {
   readonly driver: DriverName;
   readonly mode: "pooled" | "per-request";
+  /** Most connections the pool opens (DB_POOL_SIZE + DB_MAX_OVERFLOW, PGlite's one session); null per request: no pool. */
+  readonly capacity: number | null;
   readonly #connector: Connector;
   readonly #pool: Pool;
   readonly #log: QueryLogger | null;
@@ -65,6 +67,7 @@ export class DatabaseClient {
     this.#connector = connector;
     this.driver = connector.driver;
     this.mode = settings.useNullPool ? "per-request" : "pooled";
+    this.capacity = settings.useNullPool ? null : connector.driver === "pglite" ? 1 : settings.poolSize + settings.maxOverflow;
     const timeoutMs = settings.poolTimeoutMs;
     this.#pool =
       this.mode === "per-request"

@@ -16,12 +16,12 @@ export async function activity(options: Options): Promise<Result> {
            round(extract(epoch from now() - query_start)::numeric, 3)::float8 as duration_s,
            wait_event_type, wait_event, query
     from pg_stat_activity
-    where backend_type = 'client backend' and state <> 'idle' and pid <> pg_backend_pid()
+    where backend_type = 'client backend' and state <> 'idle' and pid <> pg_backend_pid() and datname = current_database()
       and query_start < now() - make_interval(secs => ${threshold})
     order by query_start`);
   return {
     available: true,
-    description: `statements running (or transactions idle in them) for ${threshold} s or more`,
+    description: `statements in this database running (or transactions idle in them) for ${threshold} s or more`,
     thresholds: { duration_s: threshold },
     rows: rows.map((r) => ({ ...r, flagged: true })),
   };
@@ -39,10 +39,11 @@ export async function blocking(): Promise<Result> {
     from pg_stat_activity blocked
     cross join lateral unnest(pg_blocking_pids(blocked.pid)) as b(pid)
     join pg_stat_activity blocker on blocker.pid = b.pid
+    where blocked.datname = current_database()
     order by blocked.query_start, blocker.pid`);
   return {
     available: true,
-    description: "sessions waiting for a lock, each with a session that holds it",
+    description: "sessions of this database waiting for a lock, each with a session that holds it",
     thresholds: { waiting_s: 0 },
     rows: rows.map((r) => ({ ...r, flagged: true })),
   };

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { Log } from "@shop/core/log";
 import { fallback, matchRoute, type Route } from "../routes.ts";
-import { fromResult, toEvent } from "./event.ts";
+import { fromResult, requestUrl, toEvent } from "./event.ts";
 
 /**
  * The local stand-in for API Gateway: every HTTP request becomes the payload
@@ -65,7 +65,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   const method = (req.method ?? "GET").toUpperCase();
   const url = req.url ?? "/";
-  const match = matchRoute(method, new URL(url, "http://local").pathname);
+  const match = matchRoute(method, requestUrl(url).pathname);
   const event = toEvent(
     { method, url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? "127.0.0.1", requestId },
     match,

@@ -58,7 +58,7 @@ describe.each(targets())("what one field and one page can hold, on %s", (target)
       sql`insert into comment (row_id, user_id, body) select ${r.id}, ${u.id}, repeat(chr(1), 10000) from generate_series(1, 100)`.execute(db),
     );
     const pages: CallResult[] = [];
-    const { items } = await fx.allPages(async (cursor) => {
+    const { items } = await fx.allPages<{ id: number }>(async (cursor) => {
       const res = await call("GET", `/api/rows/${r.id}/comments?limit=100${cursor ? `&cursor=${cursor}` : ""}`, { token: u.token });
       expect(res.status).toBe(200);
       pages.push(res);

@@ -229,12 +229,12 @@ function loggedPath(rawPath: string): string {
   return prefix ? `${prefix}[token]` : rawPath;
 }
 
-/** Builds a Lambda handler for API Gateway HTTP API (payload v2) from a spec and a function. */
+/** Builds a Lambda handler for API Gateway HTTP API (payload v2) from a spec and a function; the handler carries its spec. */
 export function api<A extends Auth, P = undefined, Q = undefined, B = undefined, H = Record<string, string>>(
   spec: Spec<A, P, Q, B, H>,
   fn: (req: Request<A, P, Q, B, H>) => Promise<Reply>,
 ) {
-  return async (event: APIGatewayProxyEventV2, _context?: Partial<LambdaContext>): Promise<APIGatewayProxyStructuredResultV2> => {
+  const handler = async (event: APIGatewayProxyEventV2, _context?: Partial<LambdaContext>): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId || randomUUID();
     const ctx = { requestId, userId: null as number | null };
@@ -297,4 +297,6 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
     });
     return result;
   };
+  // The spec rides along so the generated input and authorization suites read each route's schemas.
+  return Object.assign(handler, { spec });
 }

@@ -77,7 +77,9 @@ describe.each(targets())("the handler wrapper on %s", (target) => {
     const u = await fx.user();
     const res = await call("POST", "/api/rows", { token: u.token, rawBody: '{"title": "desk",' });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: { code: "invalid_request", message: "the request body is not valid JSON" } });
+    expect(res.body).toEqual({
+      error: { code: "invalid_request", message: "the request body is not valid JSON", details: [{ path: "body", message: "must be one JSON value" }] },
+    });
   });
 
   it("checks the token before the body: an anonymous bad request is a 401", async () => {

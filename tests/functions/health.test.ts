@@ -9,7 +9,14 @@ import { captureLogs } from "../support/logs.ts";
 import { testSettings } from "../support/settings.ts";
 
 // The outage cases log errors on purpose; keep them out of the test output.
-captureLogs();
+const logs = captureLogs();
+
+/** The reason the last request line gave for its status. */
+function loggedReason(): unknown {
+  const line = logs.filter((l) => l.entry.msg === "request").at(-1)!;
+  expect(line.level).toBe("error");
+  return line.entry.reason;
+}
 
 describe.each(targets())("health on %s", (target) => {
   useApiDatabase(target);
@@ -52,6 +59,7 @@ describe("GET /health/ready with pending migrations", () => {
       database: { reachable: true },
       migrations: { applied: 0, pending: migrations.length },
     });
+    expect(loggedReason()).toBe(`${migrations.length} migration(s) pending`);
   });
 });
 
@@ -100,6 +108,7 @@ describe.each([
     expect(res.headers["retry-after"]).toBeDefined();
     expect(res.body).toMatchObject({ status: "unavailable", database: { reachable: false } });
     expect(res.body.database.latency_ms).toBeLessThan(5000);
+    expect(loggedReason()).toMatch(/^database unreachable: could not connect to the database/);
   });
 
   it("API routes answer 503 database_unavailable with retry-after and no driver text", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { Database } from "@shop/core/db";
+import { tokenHash } from "@shop/core/ids";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
@@ -34,9 +35,11 @@ describe.each(targets())("share links on %s", (target) => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ token: expect.stringMatching(TOKEN), url: `https://api.test/api/share/${res.body.token}`, expires_at: null });
       const stored = await Database.use((db) =>
-        db.selectFrom("share_link").selectAll().where("token", "=", res.body.token).executeTakeFirstOrThrow(),
+        db.selectFrom("share_link").selectAll().where("token_hash", "=", tokenHash(res.body.token)).executeTakeFirstOrThrow(),
       );
-      expect(stored).toMatchObject({ resource_type: "row", resource_id: r.id, created_by: me.id, expires_at: null });
+      // Only the hash is kept: the token is shown once, in this answer.
+      expect(stored).toMatchObject({ token: null, resource_type: "row", resource_id: r.id, created_by: me.id, expires_at: null });
+      expect(Buffer.from(res.body.token, "base64url").length).toBeGreaterThanOrEqual(16);
       const again = await shareRow(me.token, r.id);
       expect(again.token).not.toBe(res.body.token);
     });
@@ -49,7 +52,7 @@ describe.each(targets())("share links on %s", (target) => {
       const { within } = await Database.use(async (db) => {
         const { rows } = await sql<{ within: boolean }>`
           select expires_at between now() + interval '7 days' - interval '5 minutes' and now() + interval '7 days' as within
-          from share_link where token = ${link.token}`.execute(db);
+          from share_link where token_hash = ${tokenHash(link.token)}`.execute(db);
         return rows[0]!;
       });
       expect(within).toBe(true);
@@ -218,7 +221,7 @@ describe.each(targets())("share links on %s", (target) => {
       expect((await call("GET", `/api/share/${fresh.token}`)).status).toBe(200);
       const old = await shareRow(me.token, r.id, { expires_in_days: 1 });
       await Database.use((db) =>
-        db.updateTable("share_link").set({ expires_at: sql<Date>`now() - interval '1 second'` }).where("token", "=", old.token).execute(),
+        db.updateTable("share_link").set({ expires_at: sql<Date>`now() - interval '1 second'` }).where("token_hash", "=", tokenHash(old.token)).execute(),
       );
       const res = await call("GET", `/api/share/${old.token}`);
       expect(res.status).toBe(410);

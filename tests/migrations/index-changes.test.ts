@@ -22,7 +22,7 @@ afterAll(stopNeonBridge);
 
 const FIT = "0004_fit_indexes_to_queries";
 /** The migrations after FIT, rolled back before it and applied again after it. */
-const LATER = ["0005_row_bid_count", "0006_ssd_planner_costs", "0007_admin_and_sweep_indexes", "0008_clickout_window"];
+const LATER = ["0005_row_bid_count", "0006_ssd_planner_costs", "0007_admin_and_sweep_indexes", "0008_clickout_window", "0009_token_hashes"];
 const WANTED = "ON row USING btree (user_id, created_at, id)";
 
 /** A migrated database rolled back to just before 0004: 0004 and later are pending. */

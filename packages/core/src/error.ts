@@ -12,6 +12,7 @@ export type ErrorKind =
   | "conflict"
   | "gone"
   | "too_large"
+  | "unsupported_media"
   | "unavailable";
 
 export interface ErrorDetail {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as z from "zod";
 
 /** A resource id in a path: digits only, positive, a safe integer ("abc", "1.5", "-1" are 400s). */
@@ -17,6 +17,11 @@ export const QueryBool = z.enum(["true", "false"], "must be true or false").tran
 /** A bearer secret for a link (share links, seller quotes): 32 random bytes, base64url; far beyond guessing. */
 export function unguessableToken(): string {
   return randomBytes(32).toString("base64url");
+}
+
+/** sha256 hex of a bearer token: all the database keeps of new ones, and what lookups compare. */
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 /** A timestamp as the API writes it: ISO 8601 UTC. */

@@ -20,9 +20,21 @@ function withinDepth(value: unknown): boolean {
   return true;
 }
 
-/** A JSON value from a client, refused when it nests deeper than MAX_JSON_DEPTH. */
-export function shallow<T extends z.ZodType>(schema: T) {
-  return schema.refine(withinDepth, `must nest at most ${MAX_JSON_DEPTH} levels deep`);
+/** Bytes of a value as JSON text, UTF-8: what it costs in every response that carries it. */
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? "");
+}
+
+/**
+ * A JSON value from a client, refused when it nests deeper than MAX_JSON_DEPTH or is over
+ * `maxBytes` as JSON: the caps that keep any response inside Lambda's 6 MB (docs/security.md).
+ * A stored value over either reads back as the column's default, with a warning.
+ */
+export function boundedJson<T extends z.ZodType>(schema: T, maxBytes: number) {
+  return schema
+    // Abort: serializing a value nested thousands deep to measure it would exhaust the stack.
+    .refine(withinDepth, { message: `must nest at most ${MAX_JSON_DEPTH} levels deep`, abort: true })
+    .refine((v) => jsonBytes(v) <= maxBytes, `must be at most ${maxBytes} bytes as JSON`);
 }
 
 export interface LoadOptions<T> {

@@ -130,19 +130,34 @@ export interface Page<T> {
 }
 
 /**
+ * Most bytes of JSON one page's items may hold. Lambda refuses a response over 6 MB counted
+ * after the body is escaped once more into its envelope (each `"` and `\\` doubles), so
+ * 2 × 2 MiB plus headers stays inside it whatever the items hold (docs/security.md).
+ */
+export const PAGE_BYTES = 2 * 1024 * 1024;
+
+/**
  * Turns `limit + 1` fetched rows into a page: the extra row only says whether
- * another page exists; the cursor points at the last row shown.
+ * another page exists; the cursor points at the last row shown. A page whose
+ * items reach PAGE_BYTES ends early (never empty), its cursor where it ended.
  */
 export function toPage<R extends { id: number; cursor_t: string }, T>(
   rows: R[],
   limit: number,
   map: (row: R) => T,
 ): Page<T> {
-  const shown = rows.slice(0, limit);
-  const last = shown.at(-1);
+  const items: T[] = [];
+  let bytes = 0;
+  for (const row of rows.slice(0, limit)) {
+    const item = map(row);
+    bytes += Buffer.byteLength(JSON.stringify(item));
+    if (items.length > 0 && bytes > PAGE_BYTES) break;
+    items.push(item);
+  }
+  const last = rows[items.length - 1];
   return {
-    items: shown.map(map),
-    next_cursor: rows.length > limit && last ? encodeCursor({ t: last.cursor_t, id: last.id }) : null,
+    items,
+    next_cursor: rows.length > items.length && last ? encodeCursor({ t: last.cursor_t, id: last.id }) : null,
   };
 }
 

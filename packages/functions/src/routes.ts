@@ -89,14 +89,14 @@ export function routeKey(route: Pick<Route, "method" | "path">): string {
   return `${route.method} ${route.path}`;
 }
 
-/** Matches a concrete request against the table; path parameters come back decoded. */
+/** Matches a concrete request against the table (HEAD matches GET routes); path parameters come back decoded. */
 export function matchRoute(
   method: string,
   path: string,
 ): { route: Route; pathParameters: Record<string, string> } | null {
   const parts = path.split("/");
   for (const route of routes) {
-    if (route.method !== method) continue;
+    if (route.method !== method && !(method === "HEAD" && route.method === "GET")) continue;
     const pattern = route.path.split("/");
     if (pattern.length !== parts.length) continue;
     const params: Record<string, string> = {};

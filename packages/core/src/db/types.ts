@@ -126,7 +126,10 @@ export interface PurchaseEventTable {
 
 interface ShareLinkTable {
   id: Generated<number>;
-  token: string;
+  /** Null since 0009: only token_hash is stored (older rows keep theirs until the column goes). */
+  token: string | null;
+  /** sha256 hex of the token; set by a trigger when a writer gives `token` instead. */
+  token_hash: Generated<string>;
   resource_type: OneOf<typeof SHARE_RESOURCE_TYPES>;
   resource_id: number;
   created_by: number;
@@ -148,7 +151,9 @@ interface SellerQuoteTable {
   id: Generated<number>;
   row_id: number;
   seller_id: number;
-  token: string;
+  /** As share_link.token. */
+  token: string | null;
+  token_hash: Generated<string>;
   token_expires_at: Timestamp;
   status: Generated<OneOf<typeof QUOTE_STATUSES>>;
   bid_id: number | null;

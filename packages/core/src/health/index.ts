@@ -8,6 +8,8 @@ export interface Readiness {
   database: { reachable: boolean; latency_ms: number };
   pool: PoolStats;
   migrations: { applied: number; pending: number };
+  /** Why the status is "unavailable" (for the log: the body already says which part failed). */
+  reason?: string;
 }
 
 /**
@@ -18,6 +20,7 @@ export interface Readiness {
 export async function ready(expectedMigrations: readonly string[]): Promise<Readiness> {
   const started = performance.now();
   let latency = 0;
+  let failure = "";
   const applied = await Database.use(async (db) => {
     // A database never migrated has no migration table: nothing is applied.
     const { rows: table } = await sql<{ found: boolean }>`select to_regclass('kysely_migration') is not null as found`.execute(db);
@@ -26,7 +29,10 @@ export async function ready(expectedMigrations: readonly string[]): Promise<Read
     const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
     const names = new Set(rows.map((r) => r.name));
     return expectedMigrations.filter((m) => names.has(m)).length;
-  }).catch(() => null);
+  }).catch((err: unknown) => {
+    failure = err instanceof Error ? err.message : String(err);
+    return null;
+  });
   const reachable = applied !== null;
   const pending = expectedMigrations.length - (applied ?? 0);
   return {
@@ -34,5 +40,6 @@ export async function ready(expectedMigrations: readonly string[]): Promise<Read
     database: { reachable, latency_ms: reachable ? latency : Math.round((performance.now() - started) * 100) / 100 },
     pool: Database.stats(),
     migrations: { applied: applied ?? 0, pending },
+    ...(!reachable ? { reason: `database unreachable: ${failure}` } : pending > 0 ? { reason: `${pending} migration(s) pending` } : {}),
   };
 }

@@ -5,7 +5,7 @@ import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
 import { QUOTE_STATUSES } from "../db/types.ts";
 import { VisibleError } from "../error.ts";
-import { iso } from "../ids.ts";
+import { iso, tokenHash } from "../ids.ts";
 import { safeJsonLoads } from "../json.ts";
 import { notFound } from "../pagination.ts";
 import * as Row from "../row/index.ts";
@@ -77,7 +77,7 @@ export async function fromToken(token: string): Promise<View> {
         "row.title",
         "row.choice_factors",
       ])
-      .where("seller_quote.token", "=", token)
+      .where("seller_quote.token_hash", "=", tokenHash(token))
       .executeTakeFirst();
     if (!quote) throw notFound("quote");
     if (quote.expired || quote.status === "expired") throw gone();
@@ -107,7 +107,7 @@ export async function submit(token: string, input: SubmitInput): Promise<Bid.Inf
         qc
           .selectFrom("row")
           .select("row.id")
-          .where("row.id", "=", (eb) => eb.selectFrom("seller_quote").select("seller_quote.row_id").where("seller_quote.token", "=", token))
+          .where("row.id", "=", (eb) => eb.selectFrom("seller_quote").select("seller_quote.row_id").where("seller_quote.token_hash", "=", tokenHash(token)))
           .forKeyShare(),
       )
       .with("quote", (qc) =>
@@ -120,7 +120,7 @@ export async function submit(token: string, input: SubmitInput): Promise<Bid.Inf
             "seller_quote.status",
             sql<boolean>`seller_quote.token_expires_at <= now()`.as("expired"),
           ])
-          .where("seller_quote.token", "=", token)
+          .where("seller_quote.token_hash", "=", tokenHash(token))
           .where("seller_quote.row_id", "in", (eb) => eb.selectFrom("target").select("target.id"))
           .forUpdate(),
       )

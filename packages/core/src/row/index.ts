@@ -4,7 +4,7 @@ import * as Bid from "../bid/shape.ts";
 import { Database, prepare } from "../db/index.ts";
 import { OUTREACH_STATUSES, ROW_STATUSES, type RowTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
-import { safeJsonDumps, safeJsonLoads, shallow } from "../json.ts";
+import { boundedJson, safeJsonDumps, safeJsonLoads } from "../json.ts";
 import { cursorText, flatPage, keysetPage, notFound, PageQuery, pageOf, present, toPage, type FlatPage, type Page } from "../pagination.ts";
 import * as Session from "../session/index.ts";
 
@@ -16,10 +16,10 @@ import * as Session from "../session/index.ts";
 const Status = z.enum(ROW_STATUSES);
 const OutreachStatus = z.enum(OUTREACH_STATUSES);
 
-/** choice_factors: what matters to the shopper, a JSON array. */
-export const ChoiceFactors = shallow(z.array(z.unknown()).max(200));
-/** chat_history: the conversation so far, a JSON array (large: never read by lists). */
-const ChatHistory = shallow(z.array(z.unknown()));
+/** choice_factors: what matters to the shopper, a JSON array; up to 100 go in a list page, so 16 KiB each. */
+export const ChoiceFactors = boundedJson(z.array(z.unknown()).max(200), 16 * 1024);
+/** chat_history: the conversation so far, a JSON array (large: never read by lists; one row's at a time). */
+const ChatHistory = boundedJson(z.array(z.unknown()), 512 * 1024);
 
 const Title = z.string().trim().min(1, "must not be empty").max(500);
 

@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import * as Audit from "../audit/index.ts";
 import { Context } from "../context.ts";
 import { Database, prepare, type Executor } from "../db/index.ts";
 import { VisibleError } from "../error.ts";
-import { unguessableToken } from "../ids.ts";
+import { tokenHash, unguessableToken } from "../ids.ts";
 
 /**
  * Bearer-token sessions. The token is shown once, at creation; the database
@@ -25,11 +24,6 @@ export interface Actor {
   isAdmin: boolean;
 }
 
-/** sha256 hex of a token: all the database ever keeps of it. */
-function hashToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
-}
-
 function newToken(): string {
   return `sa_${unguessableToken()}`;
 }
@@ -47,7 +41,7 @@ function unauthorized(message = "the token is invalid, expired or revoked"): Vis
 export function credential(token: string | null): Credential {
   if (!token) throw unauthorized("a bearer token is required");
   if (!TOKEN_PATTERN.test(token)) throw unauthorized();
-  return { tokenHash: hashToken(token) };
+  return { tokenHash: tokenHash(token) };
 }
 
 /**
@@ -128,7 +122,7 @@ export async function create(
       .insertInto("auth_session")
       .values({
         user_id: userId,
-        token_hash: hashToken(token),
+        token_hash: tokenHash(token),
         expires_at: sql<Date>`now() + make_interval(days => ${ttlDays})`,
         user_agent: options.userAgent?.slice(0, 1000) ?? null,
       })

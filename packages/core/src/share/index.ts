@@ -5,7 +5,7 @@ import * as Bid from "../bid/shape.ts";
 import { Database } from "../db/index.ts";
 import { SHARE_RESOURCE_TYPES } from "../db/types.ts";
 import { VisibleError } from "../error.ts";
-import { BodyId, iso, unguessableToken } from "../ids.ts";
+import { BodyId, iso, tokenHash, unguessableToken } from "../ids.ts";
 import { safeJsonLoads } from "../json.ts";
 import { notFound } from "../pagination.ts";
 import * as Row from "../row/index.ts";
@@ -67,12 +67,12 @@ export async function create(userId: number, input: CreateInput, origin: string)
       .with("link", (qc) =>
         qc
           .insertInto("share_link")
-          .columns(["token", "resource_type", "resource_id", "created_by", "expires_at"])
+          .columns(["token_hash", "resource_type", "resource_id", "created_by", "expires_at"])
           .expression((eb) =>
             eb
               .selectFrom("row")
               .select([
-                sql.val(token).as("token"),
+                sql.val(tokenHash(token)).as("token_hash"),
                 sql.val(input.resource_type).as("resource_type"),
                 "row.id",
                 "row.user_id",
@@ -84,7 +84,7 @@ export async function create(userId: number, input: CreateInput, origin: string)
               .where("row.id", "=", input.resource_id)
               .where("row.user_id", "=", userId),
           )
-          .returning(["id", "token", "expires_at"]),
+          .returning(["id", "expires_at"]),
       )
       .with("audit", (qc) =>
         Audit.insertFor(qc, "link", {
@@ -97,12 +97,12 @@ export async function create(userId: number, input: CreateInput, origin: string)
         }),
       )
       .selectFrom("link")
-      .select(["link.token", "link.expires_at"])
+      .select(["link.expires_at"])
       .executeTakeFirst();
     if (!link) throw notFound("row");
     return {
-      token: link.token,
-      url: `${origin}${VIEW_PATH}${link.token}`,
+      token,
+      url: `${origin}${VIEW_PATH}${token}`,
       expires_at: link.expires_at ? iso(link.expires_at) : null,
     };
   });
@@ -134,7 +134,7 @@ export async function fromToken(token: string): Promise<View> {
         "row.selected_bid_id",
         Bid.newestWithSellers(eb, Row.DETAIL_BIDS),
       ])
-      .where("share_link.token", "=", token)
+      .where("share_link.token_hash", "=", tokenHash(token))
       .executeTakeFirst();
     if (!found) throw notFound("share link");
     if (found.expired) throw new VisibleError("gone", "gone", "this share link has expired");

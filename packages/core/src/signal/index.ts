@@ -3,7 +3,7 @@ import * as z from "zod";
 import { Database } from "../db/index.ts";
 import type { UserSignalTable } from "../db/types.ts";
 import { iso } from "../ids.ts";
-import { safeJsonDumps, safeJsonLoads, shallow } from "../json.ts";
+import { boundedJson, safeJsonDumps, safeJsonLoads } from "../json.ts";
 import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
@@ -13,7 +13,8 @@ import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../paginat
 
 const SignalType = z.string().trim().min(1, "must not be empty").max(100);
 
-const Payload = shallow(z.unknown());
+/** Up to 100 in a list page: 16 KiB each. */
+const Payload = boundedJson(z.unknown(), 16 * 1024);
 
 /** A signal as the API shows it, the payload parsed. */
 export const Info = z.object({
@@ -39,7 +40,7 @@ function toInfo(row: Selectable<UserSignalTable>): Info {
     id: row.id,
     user_id: row.user_id,
     signal_type: row.signal_type,
-    payload: safeJsonLoads<unknown>(row.payload, { default: {}, field: "payload" }),
+    payload: safeJsonLoads<unknown>(row.payload, { default: {}, field: "payload", schema: Payload }),
     created_at: iso(row.created_at),
   };
 }

@@ -4,6 +4,6 @@ import { api, json } from "../lib/api.ts";
 
 /** Readiness: the database answers within DB_POOL_TIMEOUT and every migration is applied; 503 otherwise. */
 export const handler = api({ auth: "none" }, async () => {
-  const report = await Health.ready(migrationNames);
-  return json(report.status === "ok" ? 200 : 503, report);
+  const { reason, ...report } = await Health.ready(migrationNames);
+  return reason === undefined ? json(200, report) : { ...json(503, report), reason };
 });

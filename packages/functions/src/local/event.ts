@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { IncomingHttpHeaders } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { routeKey, type Route } from "../routes.ts";
@@ -19,11 +20,16 @@ export interface LocalRequest {
 
 const TEXT_TYPES = /^(application\/(json|[\w.+-]*\+json|x-www-form-urlencoded|xml)|text\/)/i;
 
+/** The request line's target as a URL; `//x/y` stays a path (the base-URL form would read `x` as a host). */
+export function requestUrl(target: string): URL {
+  return new URL(target.startsWith("/") ? `http://local${target}` : target, "http://local");
+}
+
 export function toEvent(
   req: LocalRequest,
   match: { route: Route; pathParameters: Record<string, string> } | null,
 ): APIGatewayProxyEventV2 {
-  const url = new URL(req.url, "http://local");
+  const url = requestUrl(req.url);
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (const [name, value] of Object.entries(req.headers)) {
@@ -41,7 +47,8 @@ export function toEvent(
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = new Date();
-  const isText = !req.body || TEXT_TYPES.test(headers["content-type"] ?? "application/json");
+  // Bytes that are not UTF-8 go base64-encoded, as binary: decoding them would grow the body (U+FFFD per bad byte).
+  const isText = !req.body || (TEXT_TYPES.test(headers["content-type"] ?? "application/json") && isUtf8(req.body));
   const method = req.method.toUpperCase();
   return {
     version: "2.0",

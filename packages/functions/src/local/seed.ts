@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { Database } from "@shop/core/db";
-import { unguessableToken } from "@shop/core/ids";
+import { tokenHash, unguessableToken } from "@shop/core/ids";
 import * as Clickout from "@shop/core/clickout";
 import * as User from "@shop/core/user";
 
@@ -174,13 +174,13 @@ export async function seedDemo(): Promise<SeedResult> {
       .values({
         row_id: headphonesRow!,
         seller_id: sellers[0]!.id,
-        token: quoteToken,
+        token_hash: tokenHash(quoteToken),
         token_expires_at: sql<Date>`now() + interval '7 days'`,
       })
       .execute();
     await tx
       .insertInto("share_link")
-      .values({ token: shareToken, resource_type: "row", resource_id: deskRow!, created_by: demo.id })
+      .values({ token_hash: tokenHash(shareToken), resource_type: "row", resource_id: deskRow!, created_by: demo.id })
       .execute();
     await tx
       .insertInto("user_signal")

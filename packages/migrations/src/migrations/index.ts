@@ -8,6 +8,7 @@ import * as rowBidCount from "./0005_row_bid_count.ts";
 import * as ssdPlannerCosts from "./0006_ssd_planner_costs.ts";
 import * as adminAndSweepIndexes from "./0007_admin_and_sweep_indexes.ts";
 import * as clickoutWindow from "./0008_clickout_window.ts";
+import * as statCounts from "./0009_stat_counts.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
@@ -38,6 +39,7 @@ export const migrations: readonly MigrationDefinition[] = [
   { name: "0006_ssd_planner_costs", ...ssdPlannerCosts },
   { name: "0007_admin_and_sweep_indexes", ...adminAndSweepIndexes },
   { name: "0008_clickout_window", ...clickoutWindow },
+  { name: "0009_stat_counts", ...statCounts },
 ];
 
 /**

@@ -12,4 +12,5 @@ export const migrationNames = [
   "0006_ssd_planner_costs",
   "0007_admin_and_sweep_indexes",
   "0008_clickout_window",
+  "0009_stat_counts",
 ] as const;

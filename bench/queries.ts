@@ -302,11 +302,12 @@ function accessPaths(plan: PlanNode): string {
 }
 
 interface Measured {
-  samples: number[];
+  /** The client's wall time per execution (ms). */
+  client: number[];
+  /** The server's planning + execution per execution (ms), from EXPLAIN ANALYZE with TIMING OFF. */
+  server: number[];
   resultRows: number;
   plan: string;
-  planningMs: number;
-  executionMs: number;
 }
 
 async function execute(client: pg.Client, v: Variant): Promise<{ ms: number; rows: number }> {
@@ -316,30 +317,33 @@ async function execute(client: pg.Client, v: Variant): Promise<{ ms: number; row
   return { ms: performance.now() - t0, rows };
 }
 
-/** EXPLAIN ANALYZE, rolled back (our admin stats writes its audit row). */
-async function explain(client: pg.Client, v: Variant): Promise<Pick<Measured, "plan" | "planningMs" | "executionMs">> {
-  const out = { plan: [] as string[], planningMs: 0, executionMs: 0 };
+/**
+ * The server's time for the statements (planning + execution, no per-node timing, no
+ * rows sent) and the plan's scans; rolled back, as our admin stats writes its audit row.
+ */
+async function explain(client: pg.Client, v: Variant): Promise<{ ms: number; plan: string }> {
+  let ms = 0;
+  const plans: string[] = [];
   await client.query("BEGIN");
   try {
     for (const s of v.statements) {
       const { rows } = await client.query<{ "QUERY PLAN": Array<{ Plan: PlanNode; "Planning Time": number; "Execution Time": number }> }>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) ${s.sql}`,
+        `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${s.sql}`,
         s.parameters as unknown[],
       );
       const r = rows[0]!["QUERY PLAN"][0]!;
-      out.plan.push(accessPaths(r.Plan));
-      out.planningMs += r["Planning Time"];
-      out.executionMs += r["Execution Time"];
+      plans.push(accessPaths(r.Plan));
+      ms += r["Planning Time"] + r["Execution Time"];
     }
   } finally {
     await client.query("ROLLBACK");
   }
-  return { ...out, plan: out.plan.join(" + ") };
+  return { ms, plan: plans.join(" + ") };
 }
 
 async function measureAll(cases: Case[], clients: Record<Variant["db"], pg.Client>, opts: Options): Promise<Map<Variant, Measured>> {
   const all = cases.flatMap((c) => c.variants);
-  const results = new Map<Variant, Measured>(all.map((v) => [v, { samples: [], resultRows: 0, plan: "", planningMs: 0, executionMs: 0 }]));
+  const results = new Map<Variant, Measured>(all.map((v) => [v, { client: [], server: [], resultRows: 0, plan: "" }]));
   process.stderr.write(`warming up ${all.length} statements...\n`);
   for (const v of all) results.get(v)!.resultRows = (await execute(clients[v.db], v)).rows;
   for (let round = 0; round < opts.rounds; round++) {
@@ -347,14 +351,23 @@ async function measureAll(cases: Case[], clients: Record<Variant["db"], pg.Clien
     const t0 = performance.now();
     for (const v of order) {
       const m = results.get(v)!;
-      const spent = m.samples.reduce((a, b) => a + b, 0);
-      if (m.samples.length >= 5 && spent > opts.budgetMs) continue;
-      m.samples.push((await execute(clients[v.db], v)).ms);
+      const spent = m.client.reduce((a, b) => a + b, 0) + m.server.reduce((a, b) => a + b, 0);
+      if (m.client.length >= 5 && spent > opts.budgetMs) continue;
+      m.client.push((await execute(clients[v.db], v)).ms);
+      const server = await explain(clients[v.db], v);
+      m.server.push(server.ms);
+      m.plan = server.plan;
     }
     process.stderr.write(`  round ${round + 1}/${opts.rounds}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   }
-  for (const v of all) Object.assign(results.get(v)!, await explain(clients[v.db], v));
   return results;
+}
+
+/** The floor under every client time: a round trip that does nothing. */
+async function roundTrip(client: pg.Client, rounds: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < rounds * 5; i++) out.push((await execute(client, { source: "ours", db: "indexed", statements: [{ sql: "SELECT 1", parameters: [] }], note: "" })).ms);
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -367,54 +380,61 @@ interface Line {
   db: Variant["db"];
   note: string;
   runs: number;
-  median_ms: number;
-  p95_ms: number;
-  /** The guide's query on the schema-only database over this line's median. */
+  client_median_ms: number;
+  client_p95_ms: number;
+  server_median_ms: number;
+  server_p95_ms: number;
+  /** The guide's query on the schema-only database over this line, server medians. */
   speedup: number | null;
   result_rows: number;
-  server_planning_ms: number;
-  server_execution_ms: number;
   plan: string;
 }
+
+type Result = "PASS" | "MISS" | "n/a";
 
 interface Verdict {
   query: string;
   guide_after_ms: number | null;
   target_ms: number | null;
   /** Our worst median (heavy or light user, every statement of ours for the query). */
-  ours_ms: number;
-  result: "PASS" | "MISS" | "n/a";
+  server_ms: number;
+  client_ms: number;
+  server_result: Result;
+  client_result: Result;
 }
 
 function report(cases: Case[], results: Map<Variant, Measured>): { lines: Line[]; verdicts: Verdict[] } {
   const lines: Line[] = [];
   for (const c of cases) {
-    const before = latency(results.get(c.variants.find((v) => v.db === "schema")!)!.samples).p50_ms;
+    const before = latency(results.get(c.variants.find((v) => v.db === "schema")!)!.server).p50_ms;
     for (const v of c.variants) {
       const m = results.get(v)!;
-      const l = latency(m.samples);
+      const [client, server] = [latency(m.client), latency(m.server)];
       lines.push({
         query: c.query,
         who: c.who,
         source: v.source,
         db: v.db,
         note: v.note,
-        runs: m.samples.length,
-        median_ms: l.p50_ms,
-        p95_ms: l.p95_ms,
-        speedup: v.db === "schema" ? null : before / l.p50_ms,
+        runs: m.client.length,
+        client_median_ms: client.p50_ms,
+        client_p95_ms: client.p95_ms,
+        server_median_ms: server.p50_ms,
+        server_p95_ms: server.p95_ms,
+        speedup: v.db === "schema" ? null : before / server.p50_ms,
         result_rows: m.resultRows,
-        server_planning_ms: m.planningMs,
-        server_execution_ms: m.executionMs,
         plan: m.plan,
       });
     }
   }
   const verdicts = [...new Set(cases.map((c) => c.query))].map((q): Verdict => {
     const guideAfter = cases.find((c) => c.query === q)!.guideAfterMs;
-    const ours = Math.max(...lines.filter((l) => l.query === q && l.source === "ours").map((l) => l.median_ms));
+    const ours = lines.filter((l) => l.query === q && l.source === "ours");
+    const worst = (k: "server_median_ms" | "client_median_ms") => Math.max(...ours.map((l) => l[k]));
     const target = guideAfter === null ? null : guideAfter / 10;
-    return { query: q, guide_after_ms: guideAfter, target_ms: target, ours_ms: ours, result: target === null ? "n/a" : ours <= target ? "PASS" : "MISS" };
+    const judge = (v: number): Result => (target === null ? "n/a" : v <= target ? "PASS" : "MISS");
+    const [server, client] = [worst("server_median_ms"), worst("client_median_ms")];
+    return { query: q, guide_after_ms: guideAfter, target_ms: target, server_ms: server, client_ms: client, server_result: judge(server), client_result: judge(client) };
   });
   return { lines, verdicts };
 }
@@ -434,16 +454,17 @@ function table(headers: string[], rows: string[][], markdown: boolean, left = 2)
 function mainTable(lines: Line[], markdown: boolean): string {
   const label = (l: Line) => `${l.source === "guide" ? "guide's query" : "ours"}, ${l.db === "schema" ? "schema only" : "indexed"}`;
   return table(
-    ["query", "user", "statement", "median ms", "p95 ms", "runs", "speedup", "server ms", "rows", "plan"],
+    ["query", "user", "statement", "server median ms", "server p95 ms", "client median ms", "client p95 ms", "runs", "speedup", "rows", "plan"],
     lines.map((l) => [
       l.query,
       l.who,
       label(l),
-      ms(l.median_ms),
-      ms(l.p95_ms),
+      ms(l.server_median_ms),
+      ms(l.server_p95_ms),
+      ms(l.client_median_ms),
+      ms(l.client_p95_ms),
       String(l.runs),
       l.speedup === null ? "before" : `${l.speedup >= 100 ? l.speedup.toFixed(0) : l.speedup.toFixed(1)}x`,
-      ms(l.server_planning_ms + l.server_execution_ms),
       String(l.result_rows),
       l.plan,
     ]),
@@ -454,8 +475,16 @@ function mainTable(lines: Line[], markdown: boolean): string {
 
 function verdictTable(verdicts: Verdict[], markdown: boolean): string {
   return table(
-    ["query", "guide after", "target (10x better)", "ours (worst median)", "result"],
-    verdicts.map((v) => [v.query, v.guide_after_ms === null ? "-" : `${v.guide_after_ms} ms`, v.target_ms === null ? "-" : `${v.target_ms} ms`, `${ms(v.ours_ms)} ms`, v.result]),
+    ["query", "guide after", "target (10x better)", "ours, server", "result", "ours, client", "result"],
+    verdicts.map((v) => [
+      v.query,
+      v.guide_after_ms === null ? "-" : `${v.guide_after_ms} ms`,
+      v.target_ms === null ? "-" : `${v.target_ms} ms`,
+      `${ms(v.server_ms)} ms`,
+      v.server_result,
+      `${ms(v.client_ms)} ms`,
+      v.client_result,
+    ]),
     markdown,
     1,
   );
@@ -497,8 +526,10 @@ async function main(argv: string[]): Promise<void> {
   const clients = { schema: new pg.Client({ connectionString: pgs.url(dbs.schema) }), indexed: new pg.Client({ connectionString: pgs.url(dbs.indexed) }) };
   await Promise.all(Object.values(clients).map((c) => c.connect()));
   let results: Map<Variant, Measured>;
+  let floor: number[];
   try {
     results = await measureAll(cases, clients, opts);
+    floor = await roundTrip(clients.indexed, opts.rounds);
   } finally {
     await Promise.allSettled(Object.values(clients).map((c) => c.end()));
   }
@@ -511,17 +542,23 @@ async function main(argv: string[]): Promise<void> {
     `--scale ${opts.scale} --seed ${opts.seed}: ${Object.entries(m.rows).map(([t, n]) => `${t} ${n.toLocaleString("en-US")}`).join(", ")}; ` +
     `databases ${Object.entries(m.database_sizes).map(([d, s]) => `${d} ${s}`).join(", ")}`;
   const runLine = `${opts.rounds} rounds, every statement once a round in a rotated order (a statement stops after ${opts.budgetMs / 1000} s of runs, with at least 5); one pg connection per database; ours as sent per request (unnamed statements, planned each time)`;
+  const floorLine = `a round trip that does nothing (SELECT 1) takes ${ms(latency(floor).p50_ms)} ms at the client (median, p95 ${ms(latency(floor).p95_ms)} ms): the floor under every client time`;
+  const legend = [
+    "server: EXPLAIN (ANALYZE, TIMING OFF)'s planning + execution of the statement, every round (no rows sent); client: the wall time of the",
+    "same statement executed as the app does, at the client (what a request waits for); speedup: server medians, the guide's query on the",
+    "schema-only database over this line; plan: the scans of its plan.",
+  ];
   const out = [
     "",
     `Queries, ${started.toISOString()}`,
     `machine: ${machineLine}`,
     `data: ${dataLine}`,
     runLine,
+    floorLine,
     "",
     mainTable(lines, false),
     "",
-    "median and p95: the client's wall time per execution (what the app waits for); server ms: EXPLAIN ANALYZE's planning + execution, once;",
-    "speedup: the guide's query on the schema-only database over this line's median; plan: the scans of EXPLAIN's plan.",
+    ...legend,
     "",
     "Targets (ours at least 10x faster than the guide's after figure):",
     verdictTable(verdicts, false),
@@ -532,7 +569,7 @@ async function main(argv: string[]): Promise<void> {
   const stamp = started.toISOString().slice(0, 16).replace(/[:T]/g, (c) => (c === "T" ? "-" : ""));
   const base = join(RESULTS, `queries-${stamp}`);
   const statements = Object.fromEntries(cases.flatMap((c) => c.variants.map((v) => [`${c.query} | ${c.who} | ${v.source} | ${v.db} | ${v.note}`, v.statements])));
-  const json = { started_at: started.toISOString(), finished_at: new Date().toISOString(), options: opts, machine: m, dataset_now: dbs.plan.now, lines, verdicts, statements, samples: lines.map((l, i) => ({ ...l, samples_ms: results.get(cases.flatMap((c) => c.variants)[i]!)!.samples })) };
+  const json = { started_at: started.toISOString(), finished_at: new Date().toISOString(), options: opts, machine: m, dataset_now: dbs.plan.now, lines, verdicts, statements, round_trip_ms: floor, samples: cases.flatMap((c) => c.variants).map((v, i) => ({ ...lines[i]!, client_ms: results.get(v)!.client, server_ms: results.get(v)!.server })) };
   const md = [
     `# Queries, ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
@@ -540,7 +577,9 @@ async function main(argv: string[]): Promise<void> {
     "",
     `Data: ${dataLine}.`,
     "",
-    `${runLine}. Median and p95 are the client's wall time per execution; server ms is EXPLAIN ANALYZE's planning + execution, once; speedup is the guide's query on the schema-only database over the line's median.`,
+    `${runLine}; ${floorLine}.`,
+    "",
+    legend.join(" "),
     "",
     mainTable(lines, true),
     "",

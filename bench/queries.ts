@@ -198,7 +198,7 @@ async function buildCases(dbs: Databases, pgs: Postgres): Promise<Case[]> {
 
   // Our statements, as core sends them: per request (as Lambda runs), unnamed statements.
   const log: Statement[] = [];
-  const settings = parseConfig({ NODE_ENV: "production", DB_USE_NULL_POOL: "true", DB_SLOW_QUERY_LOGGING: "false" }).database;
+  const settings = parseConfig({ NODE_ENV: "production", DB_USE_NULL_POOL: "true" }).database;
   const app = createDatabase(settings, {
     target: { kind: "postgres", url, host: pgs.host, neon: false },
     observe: (sql, parameters) => log.push({ sql, parameters }),

@@ -18,8 +18,8 @@ import { prepareDataset } from "./lib/dataset.ts";
 import { runHttp, type User } from "./lib/http-load.ts";
 import { initPgbench, runPgbench } from "./lib/pgbench.ts";
 import { PGBOUNCER_POOL_SIZE, pgbouncerVersion, startPgBouncer } from "./lib/pgbouncer.ts";
-import { existingPostgres, scratchDir, startPrivatePostgres, type Postgres } from "./lib/postgres.ts";
-import { cleanupAll, cpuByGroup, freePort, machineBusyMs, ownCpuMs, startChild, waitForHttp, type Child } from "./lib/procs.ts";
+import { existingPostgres, query, scratchDir, startPrivatePostgres, type Postgres } from "./lib/postgres.ts";
+import { cleanupAll, cpuByGroup, freePort, machineBusyMs, numberOption, ownCpuMs, run, runBenchmark, startChild, UsageError, waitForHttp, type Child } from "./lib/procs.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/profile.ts";
 import { delayedTable, evaluateTargets, mainTable, markdown, profileText, summarise, targetLines, type Sample } from "./lib/report.ts";
 import { startSidecar, type Sidecar } from "./lib/sidecar.ts";
@@ -80,8 +80,6 @@ interface Options {
   write: boolean;
 }
 
-class UsageError extends Error {}
-
 function parseOptions(argv: string[]): Options | null {
   const { values } = parseArgs({
     args: argv,
@@ -99,11 +97,7 @@ function parseOptions(argv: string[]): Options | null {
   });
   if (values.help) return null;
   const quick = values.quick ?? false;
-  const num = (name: string, raw: string | undefined, fallback: number, min: number) => {
-    const n = raw === undefined ? fallback : Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min} (got "${raw}")`);
-    return n;
-  };
+  const num = numberOption;
   const connections = (values.connections ?? (quick ? "16" : "1,16,64")).split(",").map((c) => num("connections", c, 0, 1));
   const only = (values.only?.split(",") ?? ALL) as ConfigName[];
   for (const name of only) if (!ALL.includes(name)) throw new UsageError(`--only: unknown configuration "${name}" (known: ${ALL.join(", ")})`);
@@ -521,22 +515,4 @@ async function main(argv: string[]): Promise<void> {
   process.stderr.write(`\nwrote ${base}.json, ${base}.md and load-latest.{json,md}${profiles.size ? `; raw profiles: ${base}-*.cpuprofile.tmp` : ""}\n`);
 }
 
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping servers, proxies and Postgres...\n`);
-    void cleanupAll().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main(process.argv.slice(2));
-  await cleanupAll();
-  process.exit(0);
-} catch (err) {
-  process.stderr.write(err instanceof UsageError ? `${err.message}\n\n${USAGE}` : `bench:load failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  await cleanupAll();
-  process.exit(err instanceof UsageError ? 2 : 1);
-}
+await runBenchmark("bench:load", USAGE, () => main(process.argv.slice(2)));

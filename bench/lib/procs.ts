@@ -108,7 +108,7 @@ export function onCleanup(fn: () => Promise<void> | void): () => void {
   };
 }
 
-export async function cleanupAll(): Promise<void> {
+async function cleanupAll(): Promise<void> {
   closing = true; // nothing new starts while we stop everything
   while (cleanups.length > 0) {
     try {
@@ -215,4 +215,39 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 30_000)
     }
   }
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s:\n${child.output()}`);
+}
+
+/** A bad option: the benchmark prints the message and its usage, and exits 2. */
+export class UsageError extends Error {}
+
+/** A numeric option: `fallback` when absent, a UsageError when not a number of at least `min`. */
+export function numberOption(name: string, raw: string | undefined, fallback: number, min: number): number {
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min} (got "${raw}")`);
+  return n;
+}
+
+/**
+ * Runs a benchmark's `main` to the end, then exits: everything registered with
+ * onCleanup is stopped and removed on success, on failure and on Ctrl-C.
+ */
+export async function runBenchmark(name: string, usage: string, main: () => Promise<void>): Promise<never> {
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      process.stderr.write(`\n${signal}: stopping servers, proxies and Postgres...\n`);
+      void cleanupAll().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main();
+    await cleanupAll();
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(err instanceof UsageError ? `${err.message}\n\n${usage}` : `${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await cleanupAll();
+    process.exit(err instanceof UsageError ? 2 : 1);
+  }
 }

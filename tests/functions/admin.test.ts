@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { Database } from "@shop/core/db";
+import * as Sweep from "@shop/core/sweep";
 import { call, expectInvalid, useApiDatabase } from "../support/api.ts";
 import { targets } from "../support/db.ts";
 import * as fx from "../support/fixtures.ts";
@@ -8,6 +9,38 @@ import { allPages } from "../support/fixtures.ts";
 import { captureLogs } from "../support/logs.ts";
 
 captureLogs();
+
+/** The dashboard's counts straight from the tables, as stats counted them before 0009's triggers. */
+async function countedFromTables() {
+  const { rows } = await Database.use((db) =>
+    sql<Record<string, unknown>>`select
+      (select count(*)::int from "user") as users,
+      (select coalesce(json_object_agg(status, n), '{}') from (select status, count(*)::int as n from "row" group by status) r) as rows,
+      (select count(*)::int from bid) as bids,
+      (select count(*)::int from "row" where selected_bid_id is not null) as selected,
+      (select count(*)::int from auth_session where revoked_at is null and expires_at > now()) as sessions,
+      (select coalesce(json_object_agg(status, n), '{}') from (select status, count(*)::int as n from purchase_event group by status) p) as purchases,
+      (select coalesce(json_object_agg(status, n), '{}') from (select status, count(*)::int as n from merchant group by status) m) as merchants`.execute(db),
+  );
+  return rows[0];
+}
+
+/** The same counts as GET /api/admin/stats answers them (statuses with none left out). */
+async function countedByStats(token: string) {
+  const res = await call("GET", "/api/admin/stats", { token });
+  expect(res.status).toBe(200);
+  const some = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
+  const b = res.body;
+  return {
+    users: b.users,
+    rows: some(b.rows.by_status),
+    bids: b.bids.total,
+    selected: b.bids.selected,
+    sessions: b.sessions.active,
+    purchases: some(b.purchases.by_status),
+    merchants: some(b.merchants.by_status),
+  };
+}
 
 async function auditRows(userId: number, action: string) {
   return Database.use((db) =>
@@ -57,6 +90,68 @@ describe.each(targets())("admin routes on %s", (target) => {
     expect(await auditRows(admin.id, "admin.stats")).toEqual([
       expect.objectContaining({ success: true, request_id: res.headers["x-request-id"] }),
     ]);
+  });
+
+  it("keeps every count exact through inserts, updates, deletes, cascades, folds and writers racing each other", async () => {
+    const admin = await fx.user({ admin: true });
+    const expectExact = async () => expect(await countedByStats(admin.token)).toEqual(await countedFromTables());
+    await expectExact();
+
+    const shopper = await fx.user();
+    const rows = await Promise.all(["sourcing", "reviewing", "selected", "closed"].map((status) => fx.row(shopper.id, { status })));
+    await fx.manyBids(rows[0]!.id, 30);
+    const chosen = await fx.bid(rows[1]!.id, { is_selected: true });
+    await fx.bid(rows[2]!.id, { is_selected: true });
+    await call("POST", "/api/purchases", { token: shopper.token, body: { bid_id: chosen.id } });
+    await Database.use((db) => db.insertInto("merchant").values([{ name: "A", status: "pending" }, { name: "B", status: "active" }]).execute());
+    // Sessions expiring later this hour, in a later hour, already expired, and one revoked.
+    const expiring = await Promise.all([fx.sessionFor(shopper.id), fx.sessionFor(shopper.id)]);
+    await Database.use(async (db) => {
+      const at = [sql<Date>`date_trunc('hour', now()) + interval '1 hour' - interval '1 microsecond'`, sql<Date>`now() + interval '2 hours'`];
+      for (const [i, s] of expiring.entries()) await db.updateTable("auth_session").set({ expires_at: at[i]! }).where("id", "=", s.sessionId).execute();
+    });
+    await fx.sessionFor(shopper.id, { days: -1 });
+    await call("POST", "/api/auth/logout", { token: (await fx.sessionFor(shopper.id)).token });
+    await expectExact();
+
+    // Updates that move counts, and one that moves none; a bid select; deletes and their cascades.
+    await call("POST", `/api/rows/${rows[0]!.id}/bids/${(await fx.bid(rows[0]!.id)).id}/select`, { token: shopper.token });
+    await Database.use(async (db) => {
+      await db.updateTable("row").set({ status: "archived" }).where("id", "=", rows[3]!.id).execute();
+      await db.updateTable("row").set({ title: "renamed" }).where("user_id", "=", shopper.id).execute();
+      await db.updateTable("purchase_event").set({ status: "completed" }).where("user_id", "=", shopper.id).execute();
+      await db.updateTable("merchant").set({ status: "suspended" }).where("name", "=", "A").execute();
+      await db.updateTable("auth_session").set({ expires_at: sql<Date>`now() - interval '1 second'` }).where("id", "=", shopper.sessionId).execute();
+      await db.deleteFrom("bid").where("id", "=", chosen.id).execute(); // clears row.selected_bid_id (ON DELETE SET NULL)
+      await db.deleteFrom("merchant").where("name", "=", "B").execute();
+    });
+    await call("DELETE", `/api/rows/${rows[2]!.id}`, { token: (await fx.sessionFor(shopper.id)).token });
+    await expectExact();
+
+    // Folded, the rows are one per count and the counts do not move.
+    expect(await Sweep.foldStats()).toMatchObject({ sweep: "fold-stats", finished: true });
+    await expectExact();
+    const perCount = await Database.use((db) =>
+      db.selectFrom("stat_delta").select(["name", "key"]).select((eb) => eb.fn.countAll<number>().as("n")).groupBy(["name", "key"]).having(sql`count(*)`, ">", 1).execute(),
+    );
+    expect(perCount).toEqual([]);
+
+    // Writers and folds at once (really concurrent on a server; one after another on PGlite).
+    const others = await Promise.all(Array.from({ length: 4 }, () => fx.user()));
+    await Promise.all([
+      ...others.map(async (u, i) => {
+        const r = await fx.row(u.id, { status: i % 2 ? "reviewing" : "sourcing" });
+        await fx.manyBids(r.id, 10 + i);
+        await fx.bid(r.id, { is_selected: true });
+        if (i === 0) await Database.use((db) => db.deleteFrom("row").where("id", "=", r.id).execute());
+      }),
+      Sweep.foldStats({ batchSize: 3 }),
+      Sweep.foldStats({ batchSize: 5 }),
+      Database.use((db) => db.deleteFrom("user").where("id", "=", shopper.id).execute()), // cascades to rows, bids, sessions
+    ]);
+    await expectExact();
+    await Promise.all([Sweep.foldStats(), Sweep.foldStats()]);
+    await expectExact();
   });
 
   it("lists clickouts newest first, by suspicion, handler and time, page by page", async () => {

@@ -24,11 +24,12 @@ function jobLines() {
 }
 
 describe("the route table's jobs", () => {
-  it("are the three sweeps, each on an EventBridge schedule", () => {
+  it("are the four sweeps, each on an EventBridge schedule", () => {
     expect(jobs.map((j) => [j.name, j.file])).toEqual([
       ["cleanup-sessions", "job/cleanup-sessions"],
       ["expire-outreach", "job/expire-outreach"],
       ["expire-quotes", "job/expire-quotes"],
+      ["fold-stats", "job/fold-stats"],
     ]);
     for (const job of jobs) expect(job.schedule, job.name).toMatch(/^(rate|cron)\(.+\)$/);
   });

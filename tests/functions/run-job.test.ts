@@ -106,7 +106,7 @@ describe.each(cliTargets)("npm run job on %s", (name) => {
 
 describe("npm run job, misused", () => {
   const env = { DATABASE_URL: "pglite:memory:" };
-  const usage = "usage: npm run job -- <cleanup-sessions|expire-outreach|expire-quotes> [--batch-size N]\n";
+  const usage = "usage: npm run job -- <cleanup-sessions|expire-outreach|expire-quotes|fold-stats> [--batch-size N]\n";
 
   it("prints the usage and exits 2 for an unknown job or none", async () => {
     const unknown = await runJob(env, "expire-everything");

@@ -257,7 +257,7 @@ describe("cron jobs", () => {
       expectFunctionSettings(argsOf(cron!).function, s, { memory: 1024, timeout: 60 });
       expect(cron!.opts?.dependsOn, job.name).toEqual([invocation]);
     }
-    expect(s.ofType("sst.aws.CronV2").map((c) => c.name)).toEqual(["CleanupSessionsCron", "ExpireOutreachCron", "ExpireQuotesCron"]);
+    expect(s.ofType("sst.aws.CronV2").map((c) => c.name)).toEqual(["CleanupSessionsCron", "ExpireOutreachCron", "ExpireQuotesCron", "FoldStatsCron"]);
   });
 
   it("gives a job the shared function settings and makes it wait for the migration", async () => {

@@ -12,8 +12,12 @@ const dir = mkdtempSync(join(tmpdir(), "shop-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function migrate(...args: string[]) {
+  return migrateAt("db", ...args);
+}
+
+function migrateAt(db: string, ...args: string[]) {
   return spawnSync(process.execPath, ["packages/migrations/src/cli.ts", ...args], {
-    env: { ...process.env, DATABASE_URL: `pglite:${join(dir, "db")}`, NODE_ENV: "test" },
+    env: { ...process.env, DATABASE_URL: `pglite:${join(dir, db)}`, NODE_ENV: "test" },
     encoding: "utf8",
   });
 }
@@ -88,6 +92,20 @@ describe("npm run migrate", () => {
     const latest = migrate();
     expect(latest.status).toBe(1);
     expect(latest.stderr).toContain("index check failed:\n  missing           ix_comment_bid_id\n");
+  });
+
+  it("stops at the migration --to names, and goes on from there", () => {
+    const partial = migrateAt("partial", "up", "--to", "0003_row_selected_bid");
+    expect(partial.status).toBe(0);
+    expect(partial.stdout).toContain("applied: 0001_schema, 0002_add_performance_indexes, 0003_row_selected_bid\n");
+    expect(migrateAt("partial", "status").stdout).toContain(`3 applied, ${migrations.length - 3} pending`);
+    expect(migrateAt("partial", "up", "--to", "0003_row_selected_bid").stdout).toContain("nothing to apply: 3 migrations already applied");
+    const rest = migrateAt("partial");
+    expect(rest.status).toBe(0);
+    expect(rest.stdout).toContain(`applied: ${migrations.slice(3).map((m) => m.name).join(", ")}\n`);
+    const unknown = migrateAt("partial", "up", "--to", "0099_nothing");
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('unknown migration "0099_nothing"');
   });
 
   it("rejects an unknown command with usage and exit code 2", () => {

@@ -4,7 +4,7 @@ import type { Executor } from "@shop/core/db";
 import { definitionOf, readIndexes, tempName, type IndexEvent } from "@shop/migrations/concurrent-index";
 import { indexes as performanceIndexes } from "@shop/migrations/migrations/0002_add_performance_indexes";
 import * as fitIndexes from "@shop/migrations/migrations/0004_fit_indexes_to_queries";
-import { catalog } from "@shop/migrations/migrations/index";
+import { catalog, migrations } from "@shop/migrations/migrations/index";
 import {
   indexProblems,
   migrateDown,
@@ -22,7 +22,7 @@ afterAll(stopNeonBridge);
 
 const FIT = "0004_fit_indexes_to_queries";
 /** The migrations after FIT, rolled back before it and applied again after it. */
-const LATER = ["0005_row_bid_count", "0006_ssd_planner_costs", "0007_admin_and_sweep_indexes", "0008_clickout_window", "0009_token_hashes"];
+const LATER = migrations.map((m) => m.name).slice(migrations.findIndex((m) => m.name === FIT) + 1);
 const WANTED = "ON row USING btree (user_id, created_at, id)";
 
 /** A migrated database rolled back to just before 0004: 0004 and later are pending. */

@@ -82,6 +82,8 @@ export const jobs: readonly Job[] = [
   // Every 15 minutes: a status catches up with its expiry within a quarter of an hour.
   { name: "expire-outreach", file: "job/expire-outreach", schedule: "rate(15 minutes)" },
   { name: "expire-quotes", file: "job/expire-quotes", schedule: "rate(15 minutes)" },
+  // Every 5 minutes: the admin counts' rows stay a few hundred plus five minutes of writes.
+  { name: "fold-stats", file: "job/fold-stats", schedule: "rate(5 minutes)" },
 ];
 
 /** The route key API Gateway uses for a route: `GET /api/rows/{row_id}`. */

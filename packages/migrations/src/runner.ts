@@ -39,6 +39,8 @@ export interface RunOptions {
   /** How long to wait for another migrator before giving up. */
   lockWaitMs?: number;
   log?: (event: MigrationEvent) => void;
+  /** Stop once this migration is applied (a schema-only database for benchmarks); default: the latest. */
+  upTo?: string;
 }
 
 export type MigrationEvent =
@@ -136,17 +138,21 @@ async function withRunLock<T>(db: Kysely<any>, options: RunOptions, fn: () => Pr
   }
 }
 
-/** Applies every pending migration; throws MigrationError (or MigrationIncompleteError) on failure. */
+/** Applies every pending migration (or those up to `upTo`); throws MigrationError (or MigrationIncompleteError) on failure. */
 export async function migrateToLatest(client: DatabaseClient, options: RunOptions): Promise<RunResult> {
   const log = options.log ?? (() => {});
+  if (options.upTo !== undefined && !migrations.some((m) => m.name === options.upTo)) {
+    throw new Error(`unknown migration "${options.upTo}" (known: ${migrations.map((m) => m.name).join(", ")})`);
+  }
   return client.use(async (scopeDb) => {
     const db = scopeDb as Kysely<any>;
     const applied: string[] = [];
     await withRunLock(db, options, async () => {
       const m = migrator(db, options);
       for (;;) {
-        const next = (await m.getMigrations()).find((info) => !info.executedAt);
-        if (!next) break;
+        const infos = await m.getMigrations();
+        const next = infos.find((info) => !info.executedAt);
+        if (!next || infos.some((info) => info.name === options.upTo && info.executedAt)) break;
         const definition = migrations.find((d) => d.name === next.name)!;
         log({ event: "migration_started", migration: next.name });
         const started = Date.now();

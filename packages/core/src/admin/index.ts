@@ -6,6 +6,7 @@ import { Database } from "../db/index.ts";
 import { MERCHANT_STATUSES, PURCHASE_STATUSES, ROW_STATUSES } from "../db/types.ts";
 import { iso, QueryBool } from "../ids.ts";
 import { safeJsonLoads } from "../json.ts";
+import { HOUR_NOW } from "../sweep/index.ts";
 import { cursorText, keysetPage, PageQuery, toPage, type Page } from "../pagination.ts";
 
 /**
@@ -35,39 +36,35 @@ function fill<T extends readonly string[]>(keys: T, found: Counts | null): Recor
   return Object.fromEntries(keys.map((k) => [k, found?.[k] ?? 0])) as Record<T[number], number>;
 }
 
+const total = (name: string) => sql<number>`(select coalesce(sum(n), 0)::int from c where name = ${sql.lit(name)})`;
+const byKey = (name: string) => sql<Counts | null>`(select json_object_agg(key, n) from c where name = ${sql.lit(name)})`;
+
 /**
- * The dashboard's counts in one statement, each from the smallest thing that
- * holds it: the row table (one scan: its status, row.bid_count summed and
- * row.selected_bid_id counted, instead of millions of bids), the partial
- * index of live sessions, the last day of clickouts by their time index.
+ * The dashboard's counts in one statement, none of them read from a whole
+ * table: the counts the triggers of 0009 keep in stat_delta (a few hundred
+ * rows however big the tables), live sessions as the hours of expiry after
+ * this one plus this hour's unexpired sessions (ix_auth_session_expires_at),
+ * and the last day of clickouts by their time index.
  */
 export async function stats(): Promise<Stats> {
   const found = await Database.use((db) =>
     db
       .with("audit", (qc) => Audit.insertFor(qc, null, { action: "admin.stats", success: true }))
-      .with("r", (qc) =>
-        qc
-          .selectFrom("row")
-          .select((eb) => [
-            "row.status",
-            eb.fn.countAll<number>().as("n"),
-            sql<number>`sum(row.bid_count)::int`.as("bids"),
-            sql<number>`count(row.selected_bid_id)::int`.as("selected"),
-          ])
-          .groupBy("row.status"),
-      )
+      .with("c", (qc) => qc.selectFrom("stat_delta").select(["name", "key", sql<number>`sum(n)`.as("n")]).groupBy(["name", "key"]))
       .selectNoFrom([
-        sql<number>`(select count(*)::int from "user")`.as("users"),
-        sql<Counts | null>`(select json_object_agg(status, n) from r)`.as("rows"),
-        sql<number>`(select coalesce(sum(bids), 0)::int from r)`.as("bids"),
-        sql<number>`(select coalesce(sum(selected), 0)::int from r)`.as("selected"),
-        sql<number>`(select count(*)::int from auth_session where revoked_at is null and expires_at > now())`.as("sessions"),
+        total("user").as("users"),
+        byKey("row.status").as("rows"),
+        total("bid").as("bids"),
+        total("row.selected").as("selected"),
+        sql<number>`((select coalesce(sum(n), 0) from c where name = 'session.live' and key > ${HOUR_NOW})
+          + (select count(*) from auth_session where revoked_at is null and expires_at > now()
+               and expires_at < date_trunc('hour', now(), 'UTC') + interval '1 hour'))::int`.as("sessions"),
         sql<{ total: number; suspicious: number; by_handler: Counts | null }>`(
           select json_build_object('total', coalesce(sum(n), 0), 'suspicious', coalesce(sum(s), 0), 'by_handler', json_object_agg(handler, n))
           from (select handler, count(*)::int as n, count(*) filter (where is_suspicious)::int as s
                 from clickout_event where created_at > now() - interval '24 hours' group by handler) c)`.as("clickouts"),
-        sql<Counts | null>`(select json_object_agg(status, n) from (select status, count(*)::int as n from purchase_event group by status) p)`.as("purchases"),
-        sql<Counts | null>`(select json_object_agg(status, n) from (select status, count(*)::int as n from merchant group by status) m)`.as("merchants"),
+        byKey("purchase.status").as("purchases"),
+        byKey("merchant.status").as("merchants"),
       ])
       .executeTakeFirstOrThrow(),
   );

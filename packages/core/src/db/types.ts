@@ -186,6 +186,14 @@ interface ClickoutWindowTable {
   recent: Date[];
 }
 
+/** A net change of one admin count (0009); a count is the sum of its rows. */
+interface StatDeltaTable {
+  id: Generated<number>;
+  name: string;
+  key: string;
+  n: number;
+}
+
 export interface DB {
   user: UserTable;
   auth_session: AuthSessionTable;
@@ -202,4 +210,5 @@ export interface DB {
   seller_quote: SellerQuoteTable;
   user_signal: UserSignalTable;
   audit_log: AuditLogTable;
+  stat_delta: StatDeltaTable;
 }

@@ -18,7 +18,7 @@ import { Log } from "../log.ts";
  * holds), so it cannot deadlock with a request.
  */
 
-type Name = "cleanup-sessions" | "expire-outreach" | "expire-quotes";
+type Name = "cleanup-sessions" | "expire-outreach" | "expire-quotes" | "fold-stats";
 
 /** Rows per statement. */
 export const BatchSize = z.int().min(1).max(10_000);
@@ -189,4 +189,58 @@ const lapsedQuotes: Batch = async (db, limit) =>
 /** Marks pending seller quotes at or past their `token_expires_at` as expired. */
 export function expireQuotes(options: Options = {}): Promise<Result> {
   return sweep("expire-quotes", [lapsedQuotes], options);
+}
+
+/** The current hour (UTC) as stat_delta keys live sessions by their hour of expiry (0009). */
+export const HOUR_NOW = sql<string>`to_char(date_trunc('hour', now(), 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24')`;
+
+/**
+ * Folds the admin counts' stat_delta rows (0009) into one row per count and
+ * batch, oldest first: each batch deletes the rows it holds and inserts their
+ * sums in one statement, so every count keeps its value in any snapshot. Live
+ * sessions of hours gone by are dropped: the dashboard reads only later hours,
+ * and time only moves on. Rows newer than the run's start (its own sums among
+ * them) wait for the next run.
+ */
+export function foldStats(options: Options = {}): Promise<Result> {
+  let bound: number | null = null;
+  const top = sql<number>`(select max(id) from stat_delta)`;
+  const deltas: Batch = async (db, limit) => {
+    const batch = await db
+      .with("batch", (qc) =>
+        qc
+          .selectFrom("stat_delta")
+          .select("id")
+          .where("id", "<=", bound === null ? top : sql.val(bound))
+          .orderBy("id")
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .with("gone", (qc) =>
+        qc
+          .deleteFrom("stat_delta")
+          .where("id", "in", (eb) => eb.selectFrom("batch").select("batch.id"))
+          .returning(["name", "key", "n"]),
+      )
+      .with("folded", (qc) =>
+        qc
+          .insertInto("stat_delta")
+          .columns(["name", "key", "n"])
+          .expression((eb) =>
+            eb
+              .selectFrom("gone")
+              .select(["gone.name", "gone.key", sql<number>`sum(gone.n)`.as("n")])
+              .where((w) => w.not(w.and([w("gone.name", "=", sql.lit("session.live")), w("gone.key", "<", HOUR_NOW)])))
+              .groupBy(["gone.name", "gone.key"])
+              .having(sql`sum(gone.n)`, "<>", 0),
+          ),
+      )
+      .selectFrom("gone")
+      .select((eb) => [eb.fn.countAll<number>().as("n"), top.as("top")])
+      .executeTakeFirstOrThrow();
+    bound ??= batch.top ?? 0;
+    return Number(batch.n);
+  };
+  return sweep("fold-stats", [deltas], options);
 }

@@ -9,6 +9,7 @@ import * as ssdPlannerCosts from "./0006_ssd_planner_costs.ts";
 import * as adminAndSweepIndexes from "./0007_admin_and_sweep_indexes.ts";
 import * as clickoutWindow from "./0008_clickout_window.ts";
 import * as tokenHashes from "./0009_token_hashes.ts";
+import * as statCounts from "./0010_stat_counts.ts";
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so the
@@ -40,6 +41,7 @@ export const migrations: readonly MigrationDefinition[] = [
   { name: "0007_admin_and_sweep_indexes", ...adminAndSweepIndexes },
   { name: "0008_clickout_window", ...clickoutWindow },
   { name: "0009_token_hashes", ...tokenHashes },
+  { name: "0010_stat_counts", ...statCounts },
 ];
 
 /**

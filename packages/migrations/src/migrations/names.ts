@@ -13,4 +13,5 @@ export const migrationNames = [
   "0007_admin_and_sweep_indexes",
   "0008_clickout_window",
   "0009_token_hashes",
+  "0010_stat_counts",
 ] as const;

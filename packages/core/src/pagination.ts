@@ -129,6 +129,11 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+/** The schema of a page of `item`s, for the API's contract. */
+export function PageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), next_cursor: z.string().nullable() });
+}
+
 /**
  * Turns `limit + 1` fetched rows into a page: the extra row only says whether
  * another page exists; the cursor points at the last row shown.

@@ -1,14 +1,21 @@
 import { sql } from "kysely";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
-import type { PoolStats } from "../db/pool.ts";
 
 /** The readiness report (GET /health/ready), in the reference `check_db_health()` shape. */
-export interface Readiness {
-  status: "ok" | "unavailable";
-  database: { reachable: boolean; latency_ms: number };
-  pool: PoolStats;
-  migrations: { applied: number; pending: number };
-}
+export const Readiness = z.object({
+  status: z.enum(["ok", "unavailable"]),
+  database: z.object({ reachable: z.boolean(), latency_ms: z.number() }),
+  pool: z.object({
+    pool_size: z.number(),
+    checked_in: z.number(),
+    checked_out: z.number(),
+    overflow: z.number(),
+    pool_class: z.enum(["QueuePool", "NullPool"]),
+  }),
+  migrations: z.object({ applied: z.number(), pending: z.number() }),
+});
+export type Readiness = z.infer<typeof Readiness>;
 
 /**
  * Checks the database answers (bounded by DB_POOL_TIMEOUT) and that every

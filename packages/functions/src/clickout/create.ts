@@ -2,6 +2,6 @@ import * as Clickout from "@shop/core/clickout";
 import { api, json } from "../lib/api.ts";
 
 /** POST /api/clickouts: records the clickout and answers where to send the user. */
-export const handler = api({ auth: "user", body: Clickout.CreateInput }, async ({ actor, body }) =>
+export const handler = api({ auth: "user", body: Clickout.CreateInput, responses: { 201: Clickout.Info }, errors: [404] }, async ({ actor, body }) =>
   json(201, await Clickout.create(actor.userId, body)),
 );

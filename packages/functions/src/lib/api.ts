@@ -33,6 +33,13 @@ export interface Spec<A extends Auth, P, Q, B, H> {
   body?: z.ZodType<B>;
   /** Validates request headers (lower-cased names) into `req.headers`. */
   headers?: z.ZodType<H>;
+  /**
+   * Each success status's body: a schema for JSON, a media type for text, null for none (204).
+   * For the contract (`npm run openapi`) and the tests, which check every response against it.
+   */
+  responses: Partial<Record<number, z.ZodType | string | null>>;
+  /** Error statuses beyond those the spec implies (400, 401, 403, 413, 503): 404, 409, 410. */
+  errors?: Array<404 | 409 | 410>;
 }
 
 export interface Request<A extends Auth, P, Q, B, H> {
@@ -52,6 +59,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Sent as is, not as JSON (the docs page and its assets). */
+  text?: string;
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, body });
@@ -147,6 +156,7 @@ function toResult(reply: Reply, requestId: string): APIGatewayProxyStructuredRes
     ...(reply.status === 503 ? { "retry-after": RETRY_AFTER_SECONDS } : {}),
     ...reply.headers,
   };
+  if (reply.text !== undefined) return { statusCode: reply.status, headers, body: reply.text };
   if (reply.status === 204 || reply.body === undefined) return { statusCode: reply.status, headers };
   headers["content-type"] = "application/json; charset=utf-8";
   return { statusCode: reply.status, headers, body: JSON.stringify(reply.body) };
@@ -162,7 +172,7 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
   spec: Spec<A, P, Q, B, H>,
   fn: (req: Request<A, P, Q, B, H>) => Promise<Reply>,
 ) {
-  return async (event: APIGatewayProxyEventV2, _context?: Partial<LambdaContext>): Promise<APIGatewayProxyStructuredResultV2> => {
+  const handler = async (event: APIGatewayProxyEventV2, _context?: Partial<LambdaContext>): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId || randomUUID();
     const ctx = { requestId, userId: null as number | null };
@@ -223,4 +233,6 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
     });
     return result;
   };
+  // The spec rides along for `npm run openapi`, which reads every handler's.
+  return Object.assign(handler, { spec });
 }

@@ -3,6 +3,6 @@ import { api, json } from "../lib/api.ts";
 import { RowPath } from "../lib/paths.ts";
 
 /** PATCH /api/rows/{row_id}. */
-export const handler = api({ auth: "user", path: RowPath, body: Row.UpdateInput }, async ({ actor, path, body }) =>
+export const handler = api({ auth: "user", path: RowPath, body: Row.UpdateInput, responses: { 200: Row.Info }, errors: [404] }, async ({ actor, path, body }) =>
   json(200, await Row.update(actor.userId, path.row_id, body)),
 );

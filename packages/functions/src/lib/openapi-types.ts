@@ -8,7 +8,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers. Touches no database. */
+        /**
+         * Liveness
+         * @description Liveness; the process answers. Touches no database.
+         */
         get: operations["healthLive"];
         put?: never;
         post?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers within DB_POOL_TIMEOUT and every migration is applied; 503 otherwise. */
+        /**
+         * Readiness
+         * @description Readiness; the database answers within DB_POOL_TIMEOUT and every migration is applied, else a 503 with the same report.
+         */
         get: operations["healthReady"];
         put?: never;
         post?: never;
@@ -42,7 +48,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This API's OpenAPI 3.1 document, as `npm run openapi` generated it. */
+        /** This API's OpenAPI 3.1 document, as `npm run openapi` generated it */
         get: operations["docsOpenapi"];
         put?: never;
         post?: never;
@@ -59,12 +65,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The browser may fetch from this origin only: nothing from a CDN, ever. *\/
-         *     const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
-         *
-         *     /** GET /docs (public): the interactive API reference (Swagger UI over /openapi.json).
-         */
+        /** The interactive API reference (Swagger UI over /openapi.json) */
         get: operations["docsPage"];
         put?: never;
         post?: never;
@@ -81,7 +82,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who the token belongs to. */
+        /** Who the token belongs to */
         get: operations["sessionMe"];
         put?: never;
         post?: never;
@@ -100,7 +101,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revokes the calling session; its token fails from now on. */
+        /**
+         * Revokes the calling session
+         * @description Revokes the calling session; its token fails from now on.
+         */
         post: operations["sessionLogout"];
         delete?: never;
         options?: never;
@@ -115,10 +119,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's rows, newest first, keyset-paginated; the session is checked in the same statement. */
+        /**
+         * The caller's rows, newest first, keyset-paginated
+         * @description The caller's rows, newest first, keyset-paginated; the session is checked in the same statement.
+         */
         get: operations["rowList"];
         put?: never;
-        /** A new shopping request. */
+        /** A new shopping request */
         post: operations["rowCreate"];
         delete?: never;
         options?: never;
@@ -133,15 +140,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The row with chat history, its newest bids and sellers; one statement with the session check. */
+        /**
+         * The row with chat history, its newest bids and sellers
+         * @description The row with chat history, its newest bids and sellers; one statement with the session check.
+         */
         get: operations["rowGet"];
         put?: never;
         post?: never;
-        /** The row and everything hanging off it. */
+        /**
+         * Deletes the caller's row
+         * @description Deletes the caller's row; with it its bids, comments, share links, outreach and quotes (purchases and clickouts are kept).
+         */
         delete: operations["rowRemove"];
         options?: never;
         head?: never;
-        /** PATCH /api/rows/{row_id}. */
+        /**
+         * Changes the caller's row (at least one field)
+         * @description Changes the caller's row (at least one field); updated_at moves.
+         */
         patch: operations["rowUpdate"];
         trace?: never;
     };
@@ -152,7 +168,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The row's bids with sellers, newest first, keyset-paginated; one statement with the session check. */
+        /**
+         * The row's bids with sellers, newest first, keyset-paginated
+         * @description The row's bids with sellers, newest first, keyset-paginated; one statement with the session check.
+         */
         get: operations["bidList"];
         put?: never;
         post?: never;
@@ -171,7 +190,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The row's one selected bid; the row becomes `selected`. */
+        /**
+         * The row's one selected bid
+         * @description The row's one selected bid; the row becomes `selected`.
+         */
         post: operations["bidSelect"];
         delete?: never;
         options?: never;
@@ -192,7 +214,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Like or unlike a bid on one of the caller's rows. */
+        /** Like or unlike a bid on one of the caller's rows */
         patch: operations["bidUpdate"];
         trace?: never;
     };
@@ -203,7 +225,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The seller's bids on the caller's rows (admins: every row). */
+        /** The seller's bids on the caller's rows (admins: every row) */
         get: operations["sellerBids"];
         put?: never;
         post?: never;
@@ -220,10 +242,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The row's comments, oldest first, keyset-paginated. */
+        /** The row's comments, oldest first, keyset-paginated */
         get: operations["commentList"];
         put?: never;
-        /** A comment on the caller's row, optionally about one of its bids. */
+        /** A comment on the caller's row, optionally about one of its bids */
         post: operations["commentCreate"];
         delete?: never;
         options?: never;
@@ -240,7 +262,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Records the clickout and answers where to send the user. */
+        /**
+         * Records the clickout and answers where to send the user
+         * @description Records the clickout and answers where to send the user; from the user's 11th clickout within 60 seconds on, `is_suspicious` is true (recorded all the same).
+         */
         post: operations["clickoutCreate"];
         delete?: never;
         options?: never;
@@ -255,10 +280,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's purchases, newest first, keyset-paginated. */
+        /** The caller's purchases, newest first, keyset-paginated */
         get: operations["purchaseList"];
         put?: never;
-        /** A pending purchase of a bid; a repeated `idempotency-key` replays the first (200). */
+        /**
+         * A pending purchase of a bid, its amount and currency copied from it
+         * @description A pending purchase of a bid, its amount and currency copied from it. A repeated `idempotency-key` with the same bid answers 200 with the first purchase; with another bid, 409.
+         */
         post: operations["purchaseCreate"];
         delete?: never;
         options?: never;
@@ -275,7 +303,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A public read-only link to one of the caller's rows. */
+        /**
+         * A public read-only link to one of the caller's rows
+         * @description A public read-only link to one of the caller's rows; it never expires without `expires_in_days`. The token is shown here only.
+         */
         post: operations["shareCreate"];
         delete?: never;
         options?: never;
@@ -290,7 +321,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The shared row with its newest bids and sellers. */
+        /**
+         * The shared row with its newest bids and sellers
+         * @description The shared row with its newest bids and sellers; no chat history, nothing about the owner. 410 once the link has expired.
+         */
         get: operations["shareGet"];
         put?: never;
         post?: never;
@@ -307,7 +341,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The row's outreach events, newest first, keyset-paginated. */
+        /** The row's outreach events, newest first, keyset-paginated */
         get: operations["outreachList"];
         put?: never;
         post?: never;
@@ -324,10 +358,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the invited seller is asked to quote for. */
+        /**
+         * What the invited seller is asked to quote for
+         * @description What the invited seller is asked to quote for; 410 once the link has expired.
+         */
         get: operations["quoteGet"];
         put?: never;
-        /** The seller's quote becomes their bid on the row. */
+        /**
+         * The seller's quote becomes their bid on the row, in one statement
+         * @description The seller's quote becomes their bid on the row, in one statement; a second submission is a 409.
+         */
         post: operations["quoteSubmit"];
         delete?: never;
         options?: never;
@@ -342,10 +382,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's signals, newest first, keyset-paginated. */
+        /** The caller's signals, newest first, keyset-paginated */
         get: operations["signalList"];
         put?: never;
-        /** Records a signal about the caller. */
+        /** Records a signal about the caller */
         post: operations["signalCreate"];
         delete?: never;
         options?: never;
@@ -360,7 +400,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dashboard's counts, in one statement. */
+        /** The dashboard's counts, in one statement */
         get: operations["adminStats"];
         put?: never;
         post?: never;
@@ -377,7 +417,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every user's clickouts, newest first, by suspicion, handler and time. */
+        /** Every user's clickouts, newest first, by suspicion, handler and time */
         get: operations["adminClickouts"];
         put?: never;
         post?: never;
@@ -394,7 +434,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first, by action, outcome and time. */
+        /** The audit trail, newest first, by action, outcome and time */
         get: operations["adminAuditLog"];
         put?: never;
         post?: never;
@@ -411,7 +451,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Merchants, newest first, by status and Stripe onboarding. */
+        /** Merchants, newest first, by status and Stripe onboarding */
         get: operations["adminMerchants"];
         put?: never;
         post?: never;

@@ -101,12 +101,14 @@ function errorStatuses(route: Route, spec: AnySpec): number[] {
 /** Routes that never open a database connection. */
 const NO_DATABASE = new Set(["health/live", "docs/openapi", "docs/page"]);
 
-/** The handler's doc comment, less the "METHOD /path:" it starts with. */
-function summaryOf(route: Route): string {
+/** The handler's doc comment, less the "METHOD /path:" it starts with: its first clause is the summary. */
+function describe(route: Route): { summary: string; description?: string } {
   const source = readFileSync(new URL(`../${route.file}.ts`, import.meta.url), "utf8");
-  const comment = /\/\*\*\s*([\s\S]*?)\s*\*\/\s*export const handler/.exec(source)?.[1] ?? "";
-  const text = comment.replace(/\s*\n\s*\*\s*/g, " ").replace(/^[A-Z]+ \S+( \(public\))?: /, "");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  const comment = /\/\*\*((?:[^*]|\*(?!\/))*)\*\/\s*export const handler/.exec(source)?.[1] ?? "";
+  const text = comment.trim().replace(/\s*\n\s*\*\s*/g, " ").replace(/^[A-Z]+ \S+( \(public\))?: /, "");
+  const description = text.charAt(0).toUpperCase() + text.slice(1);
+  const summary = description.split(/[;.] /)[0]!.replace(/\.$/, "");
+  return summary === description.replace(/\.$/, "") ? { summary } : { summary, description };
 }
 
 function body(schema: z.ZodType | string | null, headers: z.ZodObject = REQUEST_ID, description = "OK"): ZodOpenApiResponseObject {
@@ -136,7 +138,7 @@ function operation(route: Route, spec: AnySpec): ZodOpenApiOperationObject {
   }
   return {
     operationId: route.file.replace(/\W+(\w)/g, (_, c: string) => c.toUpperCase()),
-    summary: summaryOf(route),
+    ...describe(route),
     tags: [route.file.split("/")[0]!],
     ...(spec.auth === "none" ? { security: [] } : {}),
     requestParams: {

@@ -1637,6 +1637,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Up to 10 digits and 2 decimals, e.g. "129.00"; a JSON number becomes that string. */
                     price: string | number;
                     currency: string;
                     title: string;

@@ -78,9 +78,16 @@ const ERRORS: Record<number, { id: string; description: string; headers?: z.ZodO
   },
 };
 
-/** Parameters whose zod schema (a string turned into a number or boolean) says less than the contract. */
-const PARAMETERS = new Map<unknown, Record<string, unknown>>([
+/** Schemas whose zod form (text turned into a number, a boolean or a price) says less than the contract. */
+const OVERRIDES = new Map<unknown, Record<string, unknown>>([
   [PathId, { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }],
+  [
+    Quote.SubmitInput.shape.price,
+    {
+      anyOf: [{ type: "string", pattern: "^\\d{1,10}(\\.\\d{1,2})?$" }, { type: "number", minimum: 0 }],
+      description: 'Up to 10 digits and 2 decimals, e.g. "129.00"; a JSON number becomes that string.',
+    },
+  ],
   [QueryBool, { type: "boolean" }],
   [PageQuery.shape.limit, { type: "integer", minimum: 1, maximum: 100, default: 20, description: "Page size." }],
   [PageQuery.shape.cursor, { type: "string", maxLength: 200, description: "`next_cursor` of the previous page." }],
@@ -177,14 +184,14 @@ async function document() {
     paths,
   }, {
     override: ({ jsonSchema, zodSchema }) => {
-      // Responses are exact: a field core adds without its schema fails the tests' check. Said of
-      // inputs too, so a schema renders the same both ways and stays one component.
-      const param = PARAMETERS.get(zodSchema);
-      if (param) {
+      const override = OVERRIDES.get(zodSchema);
+      if (override) {
         for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
-        Object.assign(jsonSchema, param);
+        Object.assign(jsonSchema, override);
         return;
       }
+      // Responses are exact: a field core adds without its schema fails the tests' check. Said of
+      // inputs too, so a schema renders the same both ways and stays one component.
       const def = zodSchema._zod.def;
       if (def.type === "object" && !("catchall" in def && def.catchall)) jsonSchema.additionalProperties = false;
     },

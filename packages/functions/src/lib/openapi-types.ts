@@ -883,11 +883,12 @@ export interface operations {
                 };
             };
             500: components["responses"]["Internal"];
-            /** @description OK */
+            /** @description Not ready: the report says which part failed. */
             503: {
                 headers: {
                     /** @description Quote it when reporting a problem. */
                     "x-request-id": string;
+                    "retry-after": string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -139,7 +139,10 @@ function errorResponse(status: number): ZodOpenApiResponseObject {
 
 function operation(route: Route, spec: AnySpec): ZodOpenApiOperationObject {
   const responses: Record<string, ZodOpenApiResponseObject> = {};
-  for (const [status, schema] of Object.entries(spec.responses)) responses[status] = body(schema ?? null);
+  // Every 503 carries retry-after, /health/ready's report too.
+  for (const [status, schema] of Object.entries(spec.responses)) {
+    responses[status] = body(schema ?? null, ERRORS[Number(status)]?.headers, Number(status) < 300 ? "OK" : "Not ready: the report says which part failed.");
+  }
   for (const status of errorStatuses(route, spec)) {
     responses[status] = errorResponse(status);
   }

@@ -26,12 +26,17 @@ export const api = new sst.aws.ApiGatewayV2("Api", {
 });
 
 /** The arguments of one route's function. */
-function routeFunction(file: string, size: FunctionSize = {}): sst.aws.FunctionArgs {
-  return { ...functionDefaults(size), handler: `packages/functions/src/${file}.handler` };
+function routeFunction(file: string, size: FunctionSize = {}, install?: string[]): sst.aws.FunctionArgs {
+  const defaults = functionDefaults(size);
+  return {
+    ...defaults,
+    handler: `packages/functions/src/${file}.handler`,
+    ...(install ? { nodejs: { ...defaults.nodejs, install } } : {}),
+  };
 }
 
 for (const route of routes) {
-  api.route(routeKey(route), routeFunction(route.file, route));
+  api.route(routeKey(route), routeFunction(route.file, route, route.install));
 }
 
 // Small: it only answers 404s (scanners probing random paths), like the health checks.

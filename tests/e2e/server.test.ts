@@ -2,29 +2,25 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "@shop/functions/lib/client";
 import { migrations } from "@shop/migrations/migrations/index";
+import { checked, checkResponse } from "../support/contract.ts";
 import { createTestDatabase, stopNeonBridge, targets, type TargetName, type TestDatabase } from "../support/db.ts";
 import { startNeonBridge, type NeonBridge } from "../support/neon-bridge.ts";
 import { createSessionViaCli, startLocalServer, type RunningServer } from "../support/server.ts";
 
-/** End to end: HTTP against `npm start`'s server, as the web app would talk to it. */
+/** End to end: HTTP against `npm start`'s server through the typed client, as the web app would talk to it. */
 
 interface Harness {
   server: RunningServer;
   token: string;
 }
 
-async function http(h: Harness, method: string, path: string, body?: unknown, token: string | null = h.token) {
-  const res = await fetch(`${h.server.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+/** The typed client (what a web app would use), every answer checked against openapi.json. */
+function client(h: Harness, token: string | null = h.token) {
+  const api = createClient(h.server.url, token ?? undefined);
+  api.use(checked);
+  return api;
 }
 
 describe.each(targets())("npm start on %s", (target: TargetName) => {
@@ -64,74 +60,85 @@ describe.each(targets())("npm start on %s", (target: TargetName) => {
   });
 
   it("is healthy and ready, with every migration applied", async () => {
-    expect((await http(h, "GET", "/health/live")).body).toEqual({ status: "ok" });
-    const ready = await http(h, "GET", "/health/ready");
-    expect(ready.status).toBe(200);
-    expect(ready.body.migrations).toEqual({ applied: migrations.length, pending: 0 });
+    const api = client(h, null);
+    expect((await api.GET("/health/live")).data).toEqual({ status: "ok" });
+    const ready = await api.GET("/health/ready");
+    expect(ready.response.status).toBe(200);
+    expect(ready.data?.migrations).toEqual({ applied: migrations.length, pending: 0 });
   });
 
   it("knows who the token belongs to", async () => {
-    const me = await http(h, "GET", "/api/me");
-    expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ email: target === "pglite" ? "demo@example.com" : "e2e@example.com", is_admin: false });
+    const me = await client(h).GET("/api/me");
+    expect(me.response.status).toBe(200);
+    expect(me.data).toMatchObject({ email: target === "pglite" ? "demo@example.com" : "e2e@example.com", is_admin: false });
   });
 
   it("creates, reads, updates, pages through and deletes rows over HTTP", async () => {
-    const created = [];
+    const api = client(h);
+    const created: number[] = [];
     for (let i = 0; i < 7; i++) {
-      const res = await http(h, "POST", "/api/rows", { title: `e2e row ${i}`, choice_factors: [i] });
-      expect(res.status).toBe(201);
-      created.push(res.body.id as number);
+      const res = await api.POST("/api/rows", { body: { title: `e2e row ${i}`, choice_factors: [i] } });
+      expect(res.response.status).toBe(201);
+      created.push(res.data!.id);
     }
     const seen: number[] = [];
-    let cursor: string | null = null;
+    let cursor: string | undefined;
     do {
-      const page = await http(h, "GET", `/api/rows?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
-      expect(page.status).toBe(200);
-      seen.push(...page.body.items.map((r: { id: number }) => r.id));
-      cursor = page.body.next_cursor;
+      const page = await api.GET("/api/rows", { params: { query: { limit: 3, cursor: cursor as string | undefined } } });
+      expect(page.response.status).toBe(200);
+      seen.push(...page.data!.items.map((r) => r.id));
+      cursor = page.data!.next_cursor ?? undefined;
     } while (cursor);
     for (const id of created) expect(seen.filter((s) => s === id)).toHaveLength(1);
 
-    const patched = await http(h, "PATCH", `/api/rows/${created[0]}`, { status: "reviewing" });
-    expect(patched.body.status).toBe("reviewing");
-    expect((await http(h, "GET", `/api/rows/${created[0]}`)).body).toMatchObject({ status: "reviewing", bids: [] });
-    expect((await http(h, "DELETE", `/api/rows/${created[0]}`)).status).toBe(204);
-    expect((await http(h, "GET", `/api/rows/${created[0]}`)).status).toBe(404);
+    const row = { params: { path: { row_id: created[0]! } } };
+    const patched = await api.PATCH("/api/rows/{row_id}", { ...row, body: { status: "reviewing" } });
+    expect(patched.data?.status).toBe("reviewing");
+    expect((await api.GET("/api/rows/{row_id}", row)).data).toMatchObject({ status: "reviewing", bids: [] });
+    expect((await api.DELETE("/api/rows/{row_id}", row)).response.status).toBe(204);
+    const gone = await api.GET("/api/rows/{row_id}", row);
+    expect(gone.response.status).toBe(404);
+    expect(gone.error?.error.code).toBe("not_found");
   });
 
   it("hands out share links that work as given, without a token", async () => {
-    const row = await http(h, "POST", "/api/rows", { title: "shared over HTTP" });
-    const link = await http(h, "POST", "/api/share-links", { resource_type: "row", resource_id: row.body.id });
-    expect(link.status).toBe(201);
-    expect(link.body.url).toBe(`${h.server.url}/api/share/${link.body.token}`);
-    const view = await fetch(link.body.url);
-    expect(view.status).toBe(200);
-    expect(((await view.json()) as { row: { title: string } }).row.title).toBe("shared over HTTP");
+    const api = client(h);
+    const row = await api.POST("/api/rows", { body: { title: "shared over HTTP" } });
+    const link = await api.POST("/api/share-links", { body: { resource_type: "row", resource_id: row.data!.id } });
+    expect(link.response.status).toBe(201);
+    expect(link.data?.url).toBe(`${h.server.url}/api/share/${link.data?.token}`);
+    const view = await client(h, null).GET("/api/share/{token}", { params: { path: { token: link.data!.token } } });
+    expect(view.response.status).toBe(200);
+    expect(view.data?.row.title).toBe("shared over HTTP");
   });
 
   it("answers client errors in the contract's shape", async () => {
-    const unknown = await http(h, "GET", "/api/nothing-here");
+    // Not in the typed client's paths: plain fetch, checked all the same.
+    const unknown = await fetch(`${h.server.url}/api/nothing-here`);
+    const text = await unknown.text();
+    checkResponse("GET", "/api/nothing-here", { status: unknown.status, headers: Object.fromEntries(unknown.headers), body: text });
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toEqual({ error: { code: "not_found", message: "no such route" } });
+    expect(JSON.parse(text)).toEqual({ error: { code: "not_found", message: "no such route" } });
     expect(unknown.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
 
-    const anonymous = await http(h, "GET", "/api/rows", undefined, null);
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");
+    const anonymous = await client(h, null).GET("/api/rows");
+    expect(anonymous.response.status).toBe(401);
+    expect(anonymous.response.headers.get("www-authenticate")).toBe("Bearer");
 
-    const malformed = await http(h, "POST", "/api/rows", '{"title":');
-    expect(malformed.status).toBe(400);
-    expect(malformed.body.error.code).toBe("invalid_request");
+    const api = client(h);
+    const malformed = await api.POST("/api/rows", { body: { title: "" }, bodySerializer: () => '{"title":' });
+    expect(malformed.response.status).toBe(400);
+    expect(malformed.error?.error.code).toBe("invalid_request");
 
-    const huge = await http(h, "POST", "/api/rows", { title: "x".repeat(1024 * 1024 + 10) });
-    expect(huge.status).toBe(413);
-    expect(huge.body.error.code).toBe("payload_too_large");
+    const huge = await api.POST("/api/rows", { body: { title: "x".repeat(1024 * 1024 + 10) } });
+    expect(huge.response.status).toBe(413);
+    expect(huge.error?.error.code).toBe("payload_too_large");
   });
 
   it("revokes the session on logout", async () => {
-    expect((await http(h, "POST", "/api/auth/logout")).status).toBe(204);
-    expect((await http(h, "GET", "/api/me")).status).toBe(401);
+    const api = client(h);
+    expect((await api.POST("/api/auth/logout")).response.status).toBe(204);
+    expect((await api.GET("/api/me")).response.status).toBe(401);
   });
 
   it("stops cleanly on Ctrl-C", async () => {
@@ -148,8 +155,9 @@ describe("npm start on a fresh embedded database", () => {
       const first = await startLocalServer({ DATABASE_URL: `pglite:${join(dir, "db")}` });
       expect(first.output()).toMatch(/demo data: seeded/);
       expect(first.output()).toMatch(/curl -H "Authorization: Bearer sa_[\w-]+" http:\/\/127\.0\.0\.1:\d+\/api\/rows/);
-      const rows = await fetch(`${first.url}/api/rows`, { headers: { authorization: `Bearer ${first.demoToken}` } });
-      expect(((await rows.json()) as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(5);
+      const api = createClient(first.url, first.demoToken!);
+      api.use(checked);
+      expect((await api.GET("/api/rows")).data?.items.length).toBeGreaterThanOrEqual(5);
       expect(await first.stop(), first.output()).toBe(0);
 
       const second = await startLocalServer({ DATABASE_URL: `pglite:${join(dir, "db")}` });

@@ -12,7 +12,7 @@ function concrete(path: string): string {
   return path.replace(/\{[a-z_]+\}/g, (p) => (p === "{token}" ? "sa_nope_nope_nope_nope_nope_nope" : "999999"));
 }
 
-const PUBLIC = new Set(["/health/live", "/health/ready", "/api/share/{token}", "/api/quotes/{token}"]);
+const PUBLIC = new Set(["/health/live", "/health/ready", "/openapi.json", "/docs", "/api/share/{token}", "/api/quotes/{token}"]);
 
 describe.each(targets())("the handler wrapper on %s", (target) => {
   useApiDatabase(target);

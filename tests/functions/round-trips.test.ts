@@ -31,6 +31,8 @@ interface World {
 const REQUESTS: Record<string, (w: World) => [url: string, body?: unknown, headers?: Record<string, string>]> = {
   "GET /health/live": () => ["/health/live"],
   "GET /health/ready": () => ["/health/ready"],
+  "GET /openapi.json": () => ["/openapi.json"],
+  "GET /docs": () => ["/docs"],
   "GET /api/me": () => ["/api/me"],
   "POST /api/auth/logout": () => ["/api/auth/logout"],
   "GET /api/rows": () => ["/api/rows?limit=100"],

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { Database } from "@shop/core/db";
 import { fromResult, toEvent } from "@shop/functions/local/event";
 import { fallback, matchRoute } from "@shop/functions/routes";
+import { checkResponse } from "./contract.ts";
 import { createTestDatabase, stopNeonBridge, type TargetName, type TestDatabase } from "./db.ts";
 
 /**
@@ -63,7 +64,9 @@ export async function call<T = Json>(method: string, url: string, options: CallO
   const { handler } = await load(match ? match.route.file : fallback.file);
   const res = fromResult(await handler(event, { awsRequestId: event.requestContext.requestId }));
   const text = res.body.toString("utf8");
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null, event };
+  checkResponse(method, url, { ...res, body: text });
+  const json = /^application\/json/.test(String(res.headers["content-type"]));
+  return { status: res.status, headers: res.headers, body: text ? (json ? JSON.parse(text) : text) : null, event };
 }
 
 /**

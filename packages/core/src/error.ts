@@ -1,3 +1,5 @@
+import * as z from "zod";
+
 /**
  * The one error type core throws on purpose. `kind` says what went wrong in
  * terms a handler can map to a status (only the handler wrapper does that);
@@ -19,6 +21,15 @@ export interface ErrorDetail {
   path: string;
   message: string;
 }
+
+/** Every error response's body; `details` only on 400s. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
 
 export class VisibleError extends Error {
   override name = "VisibleError";

@@ -129,6 +129,11 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+/** The schema of a page of `item`s, for the API's contract. */
+export function PageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), next_cursor: z.string().nullable() });
+}
+
 /**
  * Most bytes of JSON one page's items may hold. Lambda refuses a response over 6 MB counted
  * after the body is escaped once more into its envelope (each `"` and `\\` doubles), so

@@ -19,11 +19,16 @@ export interface Route {
   memory?: number;
   /** Lambda timeout in seconds (default 20: inside API Gateway's 30 s limit). */
   timeout?: number;
+  /** npm packages whose files the handler reads at run time: installed beside its bundle. */
+  install?: string[];
 }
 
 export const routes: readonly Route[] = [
   { method: "GET", path: "/health/live", file: "health/live", memory: 256 },
   { method: "GET", path: "/health/ready", file: "health/ready", memory: 256 },
+
+  { method: "GET", path: "/openapi.json", file: "docs/openapi", memory: 256 },
+  { method: "GET", path: "/docs", file: "docs/page", memory: 256, install: ["swagger-ui-dist"] },
 
   { method: "GET", path: "/api/me", file: "session/me" },
   { method: "POST", path: "/api/auth/logout", file: "session/logout" },

@@ -1,16 +1,22 @@
 import { sql } from "kysely";
+import * as z from "zod";
 import { Database } from "../db/index.ts";
-import type { PoolStats } from "../db/pool.ts";
 
 /** The readiness report (GET /health/ready), in the reference `check_db_health()` shape. */
-export interface Readiness {
-  status: "ok" | "unavailable";
-  database: { reachable: boolean; latency_ms: number };
-  pool: PoolStats;
-  migrations: { applied: number; pending: number };
-  /** Why the status is "unavailable" (for the log: the body already says which part failed). */
-  reason?: string;
-}
+export const Readiness = z.object({
+  status: z.enum(["ok", "unavailable"]),
+  database: z.object({ reachable: z.boolean(), latency_ms: z.number() }),
+  pool: z.object({
+    pool_size: z.number(),
+    checked_in: z.number(),
+    checked_out: z.number(),
+    overflow: z.number(),
+    pool_class: z.enum(["QueuePool", "NullPool"]),
+  }),
+  migrations: z.object({ applied: z.number(), pending: z.number() }),
+});
+/** The report, and why the status is "unavailable" (for the log: the body already says which part failed). */
+export type Readiness = z.infer<typeof Readiness> & { reason?: string };
 
 /**
  * Checks the database answers (bounded by DB_POOL_TIMEOUT) and that every

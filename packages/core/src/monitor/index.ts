@@ -36,6 +36,21 @@ const REPORTS = {
 export type Name = keyof typeof REPORTS;
 export const NAMES = Object.keys(REPORTS) as Name[];
 
+/** A report as the API answers it (for the contract): each finding is open-ended, `flagged` always there. */
+const Finding = z.looseObject({ flagged: z.boolean() });
+export const Report = z.discriminatedUnion("available", [
+  z.object({
+    report: z.enum(NAMES),
+    available: z.literal(true),
+    description: z.string(),
+    thresholds: z.record(z.string(), z.union([z.number(), z.string()])),
+    summary: z.record(z.string(), z.unknown()).optional(),
+    rows: z.array(Finding),
+    by_mean: z.array(Finding).optional(),
+  }),
+  z.object({ report: z.enum(NAMES), available: z.literal(false), description: z.string(), reason: z.string(), enable: z.array(z.string()) }),
+]);
+
 /** GET /api/admin/db/{report}?threshold=: the report's own threshold in seconds (activity). */
 export const Query = z.object({
   threshold: z.coerce.number("must be a number of seconds").positive("must be a number of seconds > 0").optional(),

@@ -60,6 +60,9 @@ export const SubmitInput = z.strictObject({
 });
 export type SubmitInput = z.infer<typeof SubmitInput>;
 
+/** POST /api/quotes/{token} answers with the bid the quote became. */
+export const Submitted = Bid.Info;
+
 function gone(): VisibleError {
   return new VisibleError("gone", "gone", "this quote link has expired");
 }

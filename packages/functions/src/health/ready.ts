@@ -2,8 +2,8 @@ import * as Health from "@shop/core/health";
 import { migrationNames } from "@shop/migrations/migrations/names";
 import { api, json } from "../lib/api.ts";
 
-/** Readiness: the database answers within DB_POOL_TIMEOUT and every migration is applied; 503 otherwise. */
-export const handler = api({ auth: "none" }, async () => {
+/** GET /health/ready (public): readiness; the database answers within DB_POOL_TIMEOUT and every migration is applied, else a 503 with the same report (its reason logged). */
+export const handler = api({ auth: "none", responses: { 200: Health.Readiness, 503: Health.Readiness } }, async () => {
   const { reason, ...report } = await Health.ready(migrationNames);
   return reason === undefined ? json(200, report) : { ...json(503, report), reason };
 });

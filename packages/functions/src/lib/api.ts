@@ -34,6 +34,13 @@ export interface Spec<A extends Auth, P, Q, B, H> {
   body?: z.ZodType<B>;
   /** Validates request headers (lower-cased names) into `req.headers`. */
   headers?: z.ZodType<H>;
+  /**
+   * Each success status's body: a schema for JSON, a media type for text, null for none (204).
+   * For the contract (`npm run openapi`) and the tests, which check every response against it.
+   */
+  responses: Partial<Record<number, z.ZodType | string | null>>;
+  /** Error statuses beyond those the spec implies (400, 401, 403, 413, 503): 404, 409, 410. */
+  errors?: Array<404 | 409 | 410>;
 }
 
 export interface Request<A extends Auth, P, Q, B, H> {
@@ -55,6 +62,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Why a 5xx was answered without a throw; logged, never sent. */
   reason?: string;
+  /** Sent as is, not as JSON (the docs page and its assets). */
+  text?: string;
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, body });
@@ -205,6 +214,7 @@ function toResult(reply: Reply, requestId: string, head: boolean): APIGatewayPro
     ...(reply.status === 503 ? { "retry-after": RETRY_AFTER_SECONDS } : {}),
     ...reply.headers,
   };
+  if (reply.text !== undefined) return { statusCode: reply.status, headers, body: reply.text };
   if (reply.status === 204 || reply.body === undefined) return { statusCode: reply.status, headers };
   headers["content-type"] = "application/json; charset=utf-8";
   const body = JSON.stringify(reply.body);
@@ -297,6 +307,6 @@ export function api<A extends Auth, P = undefined, Q = undefined, B = undefined,
     });
     return result;
   };
-  // The spec rides along so the generated input and authorization suites read each route's schemas.
+  // The spec rides along: `npm run openapi` and the generated input and authorization suites read each route's.
   return Object.assign(handler, { spec });
 }

@@ -76,6 +76,7 @@ async function main() {
     out("  try:");
     out(`    curl -H "Authorization: Bearer ${token}" ${server.url}/api/rows`);
   }
+  out(`  API reference: ${server.url}/docs ("Authorize" with a token, then "Try it out")`);
   out(`  health: ${server.url}/health/ready`);
   out("  Ctrl-C to stop");
 }

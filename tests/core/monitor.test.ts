@@ -49,6 +49,8 @@ async function report(name: string, options: Monitor.Options = {}): Promise<Avai
 
 const byName = (rows: Monitor.Row[], key: string, value: unknown) => rows.find((r) => r[key] === value);
 
+// Statistics reach the views when the writing session flushes them: within 10 s of going idle on a server.
+
 describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on %s", (target: TargetName) => {
   let db: TestDatabase;
 
@@ -80,7 +82,7 @@ describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on 
       expect(names).not.toContain("ux_monitor_probe_code");
       expect(names).not.toContain("monitor_probe_pkey");
       expect(byName(rows, "index", "ix_monitor_probe_parity")).toMatchObject({ flagged: true, drop: "DROP INDEX CONCURRENTLY public.ix_monitor_probe_parity;" });
-    }, { timeout: 15_000, interval: 250 });
+    }, { timeout: 30_000, interval: 250 });
   });
 
   it("finds an index whose columns start another's, and only that one", async () => {
@@ -98,7 +100,7 @@ describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on 
       const created = byName(rows, "index", "ix_monitor_probe_created")!;
       expect(created).toMatchObject({ table: "monitor_probe", idx_scan: 1, table_rows: 20_000 });
       expect(created.size_bytes).toBeGreaterThan(0);
-    }, { timeout: 15_000, interval: 250 });
+    }, { timeout: 30_000, interval: 250 });
   });
 
   it("lists an index a failed build left invalid, with the way to rebuild it", async () => {
@@ -157,7 +159,7 @@ describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on 
       const row = byName((await report("vacuum")).rows, "table", "monitor_bloat")!;
       expect(row).toMatchObject({ autovacuum_enabled: false, vacuum_overdue: true, flagged: true });
       expect(row.dead_tuples).toBeGreaterThanOrEqual(2000);
-    }, { timeout: 15_000, interval: 250 });
+    }, { timeout: 30_000, interval: 250 });
   });
 
   it("flags an integer id near the end of its range", async () => {
@@ -204,7 +206,7 @@ describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on 
       "select * from monitor_probe where code = $1",
       "select id from monitor_probe where parity = $1 and notes is null",
       // As pg_stat_statements writes `interval '1 minute'`.
-      "select id from monitor_probe where code = $1 and created_at > now() - interval $2",
+      "select id from monitor_probe where code = $1 and created_at > now() - interval $2 order by id limit $3 + $4",
     ];
     if (!installable) {
       expect(await Monitor.run("missing-indexes", { queries })).toMatchObject({

@@ -12,8 +12,9 @@ const logs = captureLogs();
 /**
  * Database round trips per request, counted at the driver (every statement the
  * request's scope sends, BEGIN and COMMIT included), for every route of the
- * table: at most 2 anywhere, exactly 1 for the hot reads, whose session check
- * is part of their one statement, and the same with 1 bid or 80.
+ * table: at most 2 anywhere (the database reports: see MORE), exactly 1 for the
+ * hot reads, whose session check is part of their one statement, and the same
+ * with 1 bid or 80.
  */
 const HOT = new Set(["GET /api/rows", "GET /api/rows/{row_id}", "GET /api/rows/{row_id}/bids", "GET /api/me"]);
 
@@ -60,6 +61,13 @@ const REQUESTS: Record<string, (w: World) => [url: string, body?: unknown, heade
   "GET /api/admin/clickouts": () => ["/api/admin/clickouts?suspicious=false"],
   "GET /api/admin/audit-log": () => ["/api/admin/audit-log?action=share_link.create"],
   "GET /api/admin/merchants": () => ["/api/admin/merchants?status=active"],
+  "GET /api/admin/db/{report}": () => ["/api/admin/db/unused-indexes"],
+};
+
+/** Routes allowed more than 2, and why. */
+const MORE: Record<string, number> = {
+  // A diagnostic, not a product read: the session check, the report's catalog queries (here two), its audit row.
+  "GET /api/admin/db/{report}": 4,
 };
 
 async function world(bids: number): Promise<World> {
@@ -93,11 +101,11 @@ describe.each(targets())("round trips per request on %s", (target) => {
     expect(Object.keys(REQUESTS).sort()).toEqual(routes.map(routeKey).sort());
   });
 
-  it.each(routes.map(routeKey))("%s: at most 2, exactly 1 for a hot read, whatever the data", async (key) => {
+  it.each(routes.map(routeKey))("%s: at most 2 (or its MORE), exactly 1 for a hot read, whatever the data", async (key) => {
     const few = await roundTrips(key, await world(1));
     const many = await roundTrips(key, await world(80));
     expect(many, "the same with 80 bids, comments and outreach events as with 1").toBe(few);
     if (HOT.has(key)) expect(few).toBe(1);
-    else expect(few).toBeLessThanOrEqual(2);
+    else expect(few).toBeLessThanOrEqual(MORE[key] ?? 2);
   });
 });

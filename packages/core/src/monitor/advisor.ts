@@ -104,12 +104,16 @@ function candidates(table: Table): string[][] {
 
 /**
  * The statement's plan: prepared, so parameters ($1…) get a generic plan.
- * pg_stat_statements turns the constant of a typed literal into a parameter
- * (`interval '1 minute'` becomes `interval $4`, which does not parse): it is cast instead.
+ * pg_stat_statements turns constants into parameters where a parameter alone
+ * does not parse or has no type: a typed literal's (`interval '1 minute'`
+ * becomes `interval $4`) is cast instead, and a keyset page's `limit $2 + $7`
+ * (unknown + unknown) is bigint arithmetic.
  */
 async function explain(tx: Executor, statement: string): Promise<PlanNode> {
   const params = Math.max(0, ...[...statement.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  const text = statement.replace(/\b(interval|timestamptz|timestamp|date|time)\s+\$(\d+)/gi, "$$$2::$1");
+  const text = statement
+    .replace(/\b(interval|timestamptz|timestamp|date|time)\s+\$(\d+)/gi, "$$$2::$1")
+    .replace(/\b(limit|offset)\s+\$(\d+)\s*\+\s*\$(\d+)/gi, "$1 ($$$2::bigint + $$$3::bigint)");
   await sql.raw(`prepare shop_advisor as ${text}`).execute(tx);
   try {
     const args = params ? `(${Array(params).fill("null").join(", ")})` : "";

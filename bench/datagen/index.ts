@@ -261,7 +261,7 @@ export async function generate(options: GenerateOptions): Promise<Report> {
          WHERE b.row_id = "row".id`,
       );
     }
-    // The admin counts (0009) as its triggers would have kept them, which were off during the load.
+    // The admin counts (0010) as its triggers would have kept them, which were off during the load.
     const { rows: counted } = await clients[0]!.query("SELECT 1 FROM pg_class WHERE relname = 'stat_delta' AND relnamespace = current_schema()::regnamespace");
     if (counted.length > 0) await clients[0]!.query(`TRUNCATE stat_delta; ${countAll}`);
     const loadMs = performance.now() - loadStarted;

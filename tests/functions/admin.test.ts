@@ -10,7 +10,7 @@ import { captureLogs } from "../support/logs.ts";
 
 captureLogs();
 
-/** The dashboard's counts straight from the tables, as stats counted them before 0009's triggers. */
+/** The dashboard's counts straight from the tables, as stats counted them before 0010's triggers. */
 async function countedFromTables() {
   const { rows } = await Database.use((db) =>
     sql<Record<string, unknown>>`select

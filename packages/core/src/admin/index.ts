@@ -41,7 +41,7 @@ const byKey = (name: string) => sql<Counts | null>`(select json_object_agg(key, 
 
 /**
  * The dashboard's counts in one statement, none of them read from a whole
- * table: the counts the triggers of 0009 keep in stat_delta (a few hundred
+ * table: the counts the triggers of 0010 keep in stat_delta (a few hundred
  * rows however big the tables), live sessions as the hours of expiry after
  * this one plus this hour's unexpired sessions (ix_auth_session_expires_at),
  * and the last day of clickouts by their time index.

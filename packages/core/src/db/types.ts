@@ -186,7 +186,7 @@ interface ClickoutWindowTable {
   recent: Date[];
 }
 
-/** A net change of one admin count (0009); a count is the sum of its rows. */
+/** A net change of one admin count (0010); a count is the sum of its rows. */
 interface StatDeltaTable {
   id: Generated<number>;
   name: string;

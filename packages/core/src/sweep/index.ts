@@ -191,11 +191,11 @@ export function expireQuotes(options: Options = {}): Promise<Result> {
   return sweep("expire-quotes", [lapsedQuotes], options);
 }
 
-/** The current hour (UTC) as stat_delta keys live sessions by their hour of expiry (0009). */
+/** The current hour (UTC) as stat_delta keys live sessions by their hour of expiry (0010). */
 export const HOUR_NOW = sql<string>`to_char(date_trunc('hour', now(), 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24')`;
 
 /**
- * Folds the admin counts' stat_delta rows (0009) into one row per count and
+ * Folds the admin counts' stat_delta rows (0010) into one row per count and
  * batch, oldest first: each batch deletes the rows it holds and inserts their
  * sums in one statement, so every count keeps its value in any snapshot. Live
  * sessions of hours gone by are dropped: the dashboard reads only later hours,

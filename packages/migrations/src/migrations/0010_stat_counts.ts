@@ -1,12 +1,13 @@
 import { sql, type Kysely } from "kysely";
 
 /**
- * 0010_stat_counts: the admin dashboard's counts, kept current by
- * statement-level triggers, so GET /api/admin/stats reads a few hundred rows
- * instead of whole tables. Frozen in time, like every migration.
+ * 0010_stat_counts: the admin dashboard's counts, kept current by triggers,
+ * so GET /api/admin/stats reads a few hundred rows instead of whole tables.
+ * Frozen in time, like every migration.
  *
- * Each write statement appends its net change per count to `stat_delta`
- * (name, key, n): no row is ever updated, so concurrent writers never wait on
+ * Each insert or delete statement appends its net change per count to
+ * `stat_delta` (name, key, n), and so does each row an update moves between
+ * counts: no row of it is ever updated, so concurrent writers never wait on
  * each other or deadlock on a shared counter. A count is the sum of its rows,
  * exact in any snapshot (a delta commits with the change it counts). The
  * fold-stats sweep folds the rows into one per count (one statement: delete
@@ -33,23 +34,28 @@ interface Count {
   where?: string;
 }
 
-/** What each table counts; `update`: whether an UPDATE can change its counts. */
-const COUNTS: Record<string, { counts: Count[]; update: boolean }> = {
-  user: { counts: [{ name: "user", key: "''" }], update: false },
+/**
+ * What each table counts, and the columns whose UPDATE can move a count. Inserts and deletes
+ * are counted per statement (over its transition table, whatever the number of rows); an
+ * update per row, and only when it sets one of those columns: the hot reads' `last_seen_at`
+ * touch and 0005's `bid_count` updates fire nothing.
+ */
+const COUNTS: Record<string, { counts: Count[]; update: string[] }> = {
+  user: { counts: [{ name: "user", key: "''" }], update: [] },
   row: {
     counts: [
       { name: "row.status", key: "status" },
       { name: "row.selected", key: "''", where: "selected_bid_id IS NOT NULL" },
     ],
-    update: true,
+    update: ["status", "selected_bid_id"],
   },
-  bid: { counts: [{ name: "bid", key: "''" }], update: false },
-  auth_session: { counts: [{ name: "session.live", key: EXPIRY_HOUR, where: "revoked_at IS NULL" }], update: true },
-  purchase_event: { counts: [{ name: "purchase.status", key: "status" }], update: true },
-  merchant: { counts: [{ name: "merchant.status", key: "status" }], update: true },
+  bid: { counts: [{ name: "bid", key: "''" }], update: [] },
+  auth_session: { counts: [{ name: "session.live", key: EXPIRY_HOUR, where: "revoked_at IS NULL" }], update: ["revoked_at", "expires_at"] },
+  purchase_event: { counts: [{ name: "purchase.status", key: "status" }], update: ["status"] },
+  merchant: { counts: [{ name: "merchant.status", key: "status" }], update: ["status"] },
 };
 
-/** The counts of `table`'s rows in `source` (the table, or a transition table), each row weighing `sign`. */
+/** The counts of `table`'s rows in `source` (the table, a transition table, or a row), each row weighing `sign`. */
 const rowsOf = (table: string, source: string, sign: 1 | -1) =>
   COUNTS[table]!.counts.map((c) => `SELECT '${c.name}'::text AS name, ${c.key} AS key, ${sign} AS n FROM ${source}${c.where ? ` WHERE ${c.where}` : ""}`);
 
@@ -70,15 +76,13 @@ const triggers = (table: string): string[] => {
     ELSIF TG_OP = 'DELETE' THEN
       ${appendSums(rowsOf(table, "old_rows", -1))};
     ELSE
-      ${appendSums([...rowsOf(table, "new_rows", 1), ...rowsOf(table, "old_rows", -1)])};
+      ${appendSums([...rowsOf(table, "(SELECT NEW.*) AS new_row", 1), ...rowsOf(table, "(SELECT OLD.*) AS old_row", -1)])};
     END IF;
     RETURN NULL;
   END $$`,
     `CREATE TRIGGER ${fn}_insert AFTER INSERT ON "${table}" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
     `CREATE TRIGGER ${fn}_delete AFTER DELETE ON "${table}" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    ...(update
-      ? [`CREATE TRIGGER ${fn}_update AFTER UPDATE ON "${table}" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`]
-      : []),
+    ...(update.length ? [`CREATE TRIGGER ${fn}_update AFTER UPDATE OF ${update.join(", ")} ON "${table}" FOR EACH ROW EXECUTE FUNCTION ${fn}()`] : []),
   ];
 };
 

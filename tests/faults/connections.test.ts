@@ -11,7 +11,7 @@ import { checkWrites, startTraffic, statusesByKind } from "../support/traffic.ts
 
 const POOL_SIZE = 2;
 const POOL_TIMEOUT_S = 1;
-const STATEMENT_TIMEOUT_S = 3;
+const STATEMENT_TIMEOUT_S = 5;
 /** Generous room over the configured timeouts for a busy two-core machine. */
 const MARGIN_MS = 3000;
 

@@ -90,7 +90,16 @@ function linkToken(seed: string, kind: string, id: number): string {
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 
-export function writers(m: Model): TableWriter[] {
+/**
+ * `tokenColumn`: where a share link's and a seller quote's token go. From 0009 on
+ * only its sha256 is stored (`token_hash`, NOT NULL, filled by a trigger that the
+ * load switches off), as the app stores new ones; before it, the token itself.
+ */
+export function writers(m: Model, tokenColumn: "token" | "token_hash"): TableWriter[] {
+  const link = (kind: string, id: number) => {
+    const token = linkToken(m.seed, kind, id);
+    return tokenColumn === "token" ? token : digest("sha256", token, "hex");
+  };
   const days = new Timestamps(m.start - 2 * 365 * DAY_MS, m.now + 60 * DAY_MS);
   const c = m.counts;
 
@@ -299,7 +308,7 @@ export function writers(m: Model): TableWriter[] {
     const r = rowBefore(t0, unit(sl.row, id));
     const t = m.after(m.rowCreated(r), t0, unit(sl.after, id));
     o.int(id);
-    o.str(`\t${linkToken(m.seed, "share_link", id)}\trow\t`);
+    o.str(`\t${link("share_link", id)}\trow\t`);
     o.int(r);
     o.tab();
     o.int(m.rowUser[r]!);
@@ -566,7 +575,7 @@ export function writers(m: Model): TableWriter[] {
     o.int(r);
     o.tab();
     o.int(m.popularSeller(unit(sq.seller, id)));
-    o.str(`\t${linkToken(m.seed, "seller_quote", id)}\t`);
+    o.str(`\t${link("seller_quote", id)}\t`);
     o.ts(expiresAt, days);
     o.tab();
     o.bytes(QUOTE_STATUS[status]!);
@@ -602,7 +611,7 @@ export function writers(m: Model): TableWriter[] {
       session,
     ),
     plain("user_signal", 1, ["id", "user_id", "signal_type", "payload", "created_at"], signal),
-    plain("share_link", 2, ["id", "token", "resource_type", "resource_id", "created_by", "created_at", "expires_at"], share),
+    plain("share_link", 2, ["id", tokenColumn, "resource_type", "resource_id", "created_by", "created_at", "expires_at"], share),
     plain(
       "audit_log",
       1,
@@ -635,7 +644,7 @@ export function writers(m: Model): TableWriter[] {
     plain(
       "seller_quote",
       3,
-      ["id", "row_id", "seller_id", "token", "token_expires_at", "status", "bid_id", "created_at"],
+      ["id", "row_id", "seller_id", tokenColumn, "token_expires_at", "status", "bid_id", "created_at"],
       quote,
     ),
   ];

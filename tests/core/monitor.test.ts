@@ -141,24 +141,21 @@ describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on 
     }
   });
 
-  it("estimates the bloat a mass delete leaves, and sees it go after VACUUM FULL", async () => {
-    const bloated = byName((await report("bloat")).rows, "table", "monitor_bloat")!;
+  it("estimates the bloat a mass delete leaves, and none in a table that only grew", async () => {
+    // No VACUUM FULL to undo it here: on a shared server another session's old snapshot would keep the dead rows.
+    const { rows } = await report("bloat");
+    const bloated = byName(rows, "table", "monitor_bloat")!;
     expect(bloated.bloat_ratio).toBeGreaterThan(0.8);
+    expect(bloated.wasted_bytes).toBeGreaterThan(3 * 1024 * 1024);
     expect(bloated.flagged).toBe(true);
-    expect(byName((await report("bloat")).rows, "table", "monitor_probe")!.flagged).toBe(false);
-    await exec("vacuum full monitor_bloat");
-    await exec("analyze monitor_bloat");
-    expect(byName((await report("bloat")).rows, "table", "monitor_bloat")!).toMatchObject({ flagged: false, wasted_bytes: 0 });
-    // Put the dead rows back for the vacuum report.
-    await exec("insert into monitor_bloat select g, 'y' from generate_series(100001, 102000) g");
-    await exec("delete from monitor_bloat where id > 100000");
+    expect(byName(rows, "table", "monitor_probe")!.flagged).toBe(false);
   });
 
   it("flags a table past autovacuum's trigger that autovacuum may not touch", async () => {
     await vi.waitFor(async () => {
       const row = byName((await report("vacuum")).rows, "table", "monitor_bloat")!;
       expect(row).toMatchObject({ autovacuum_enabled: false, vacuum_overdue: true, flagged: true });
-      expect(row.dead_tuples).toBeGreaterThanOrEqual(2000);
+      expect(row.dead_tuples).toBeGreaterThanOrEqual(18_000);
     }, { timeout: 30_000, interval: 250 });
   });
 
@@ -172,8 +169,11 @@ describe.each(targets().filter((t) => t !== "neon"))("the monitoring reports on 
   it("counts connections by state and application, and the pool against its targets", async () => {
     const { summary, thresholds, rows } = await report("connections");
     expect(thresholds).toEqual({ server_target: 0.5, server_alert: 0.8, pool_target: 0.8, pool_alert: 0.9 });
-    expect(summary).toMatchObject({ max_connections: expect.any(Number), server_status: "ok" });
     expect(summary!.total).toBe(rows.reduce((n, r) => n + Number(r.count), 0));
+    const usage = Number(summary!.total) / Number(summary!.max_connections);
+    expect(summary!.usage).toBeCloseTo(usage, 2);
+    // A shared server may be busy with anyone's connections: the status follows the usage, whatever it is.
+    expect(summary!.server_status).toBe(usage > 0.8 ? "alert" : usage >= 0.5 ? "over target" : "ok");
     const pool = summary!.pool as Record<string, unknown>;
     expect(pool).toMatchObject({ pool_class: "QueuePool", capacity: target === "pglite" ? 1 : 10, status: "ok" });
     expect(pool.utilization).toBe(Number(pool.checked_out) / Number(pool.capacity));

@@ -54,7 +54,7 @@ export async function connections(): Promise<Result> {
   const groups = await select<{ state: string | null; application_name: string; count: number; max_connections: number }>(sql`
     select state, application_name, count(*)::int as count, current_setting('max_connections')::int as max_connections
     from pg_stat_activity
-    where backend_type = 'client backend'
+    where backend_type = 'client backend' or pid = pg_backend_pid() -- PGlite's one session is a standalone backend
     group by 1, 2
     order by count desc, 1, 2`);
   const total = groups.reduce((n, g) => n + g.count, 0);

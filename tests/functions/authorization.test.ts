@@ -19,6 +19,8 @@ const CALLERS: Caller[] = ["anonymous", "malformed", "revoked", "expired", "owne
 const EXPECTED: Record<string, { owner: number; other: number; admin: number; public?: true }> = {
   "GET /health/live": { owner: 200, other: 200, admin: 200, public: true },
   "GET /health/ready": { owner: 200, other: 200, admin: 200, public: true },
+  "GET /openapi.json": { owner: 200, other: 200, admin: 200, public: true },
+  "GET /docs": { owner: 200, other: 200, admin: 200, public: true },
   "GET /api/me": { owner: 200, other: 200, admin: 200 },
   "POST /api/auth/logout": { owner: 204, other: 204, admin: 204 },
   "GET /api/rows": { owner: 200, other: 200, admin: 200 },
@@ -47,6 +49,7 @@ const EXPECTED: Record<string, { owner: number; other: number; admin: number; pu
   "GET /api/admin/clickouts": { owner: 403, other: 403, admin: 200 },
   "GET /api/admin/audit-log": { owner: 403, other: 403, admin: 200 },
   "GET /api/admin/merchants": { owner: 403, other: 403, admin: 200 },
+  "GET /api/admin/db/{report}": { owner: 403, other: 403, admin: 200 },
 };
 
 function expected(key: string, caller: Caller): number {

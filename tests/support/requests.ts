@@ -59,6 +59,8 @@ export interface RouteRequest {
 export const validRequests: Record<string, (w: World) => RouteRequest> = {
   "GET /health/live": () => ({ url: "/health/live" }),
   "GET /health/ready": () => ({ url: "/health/ready" }),
+  "GET /openapi.json": () => ({ url: "/openapi.json" }),
+  "GET /docs": () => ({ url: "/docs" }),
   "GET /api/me": () => ({ url: "/api/me" }),
   "POST /api/auth/logout": () => ({ url: "/api/auth/logout" }),
   "GET /api/rows": () => ({ url: "/api/rows" }),
@@ -89,6 +91,7 @@ export const validRequests: Record<string, (w: World) => RouteRequest> = {
   "GET /api/admin/clickouts": () => ({ url: "/api/admin/clickouts" }),
   "GET /api/admin/audit-log": () => ({ url: "/api/admin/audit-log" }),
   "GET /api/admin/merchants": () => ({ url: "/api/admin/merchants" }),
+  "GET /api/admin/db/{report}": () => ({ url: "/api/admin/db/table-sizes" }),
 };
 
 /** Every route of the table with its key. */

@@ -51,6 +51,11 @@ export const Report = z.discriminatedUnion("available", [
   z.object({ report: z.enum(NAMES), available: z.literal(false), description: z.string(), reason: z.string(), enable: z.array(z.string()) }),
 ]);
 
+/** GET /api/admin/db/{report}: the report's name, one of NAMES (anything else is a 400 that lists them). */
+export const Path = z.object({
+  report: z.enum(NAMES as [Name, ...Name[]], { error: `must be one of the reports: ${NAMES.join(", ")}` }),
+});
+
 /** GET /api/admin/db/{report}?threshold=: the report's own threshold in seconds (activity). */
 export const Query = z.object({
   threshold: z.coerce.number("must be a number of seconds").positive("must be a number of seconds > 0").optional(),

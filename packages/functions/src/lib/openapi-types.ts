@@ -470,7 +470,7 @@ export interface paths {
         };
         /**
          * A database report, or the index advisor's suggestions
-         * @description A database report, or the index advisor's suggestions; an unknown report is a 404 listing them.
+         * @description A database report, or the index advisor's suggestions; an unknown report is a 400 listing them.
          */
         get: operations["adminDbReport"];
         put?: never;
@@ -1897,7 +1897,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                report: string;
+                report: "activity" | "blocking" | "connections" | "slow-queries" | "index-usage" | "unused-indexes" | "duplicate-indexes" | "invalid-indexes" | "missing-indexes" | "table-sizes" | "cache-hit" | "bloat" | "vacuum" | "sequence-space";
             };
             cookie?: never;
         };
@@ -1947,7 +1947,6 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["DatabaseUnavailable"];
         };

@@ -7,4 +7,3 @@ export const BidPath = z.object({ bid_id: PathId });
 export const RowBidPath = z.object({ row_id: PathId, bid_id: PathId });
 export const SellerPath = z.object({ seller_id: PathId });
 export const TokenPath = z.object({ token: z.string().min(1).max(200) });
-export const ReportPath = z.object({ report: z.string().min(1).max(100) });

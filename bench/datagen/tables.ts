@@ -83,9 +83,14 @@ function byId(table: Table, phase: number, count: number, line: Line) {
   };
 }
 
-/** A 43-character base64url secret for a link, derived from the seed like session tokens. */
+/**
+ * A link's `token` and `token_hash` columns: a 43-character base64url secret derived from the seed
+ * like session tokens, and its sha256 hex, which the app looks links up by (the plaintext stays
+ * for the benchmarks and the EXPLAIN suite, which read tokens back from the database).
+ */
 function linkToken(seed: string, kind: string, id: number): string {
-  return digest("sha256", `shop-datagen:${seed}:${kind}:${id}`, "base64url");
+  const token = digest("sha256", `shop-datagen:${seed}:${kind}:${id}`, "base64url");
+  return `${token}\t${digest("sha256", token, "hex")}`;
 }
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
@@ -602,7 +607,7 @@ export function writers(m: Model): TableWriter[] {
       session,
     ),
     plain("user_signal", 1, ["id", "user_id", "signal_type", "payload", "created_at"], signal),
-    plain("share_link", 2, ["id", "token", "resource_type", "resource_id", "created_by", "created_at", "expires_at"], share),
+    plain("share_link", 2, ["id", "token", "token_hash", "resource_type", "resource_id", "created_by", "created_at", "expires_at"], share),
     plain(
       "audit_log",
       1,
@@ -635,7 +640,7 @@ export function writers(m: Model): TableWriter[] {
     plain(
       "seller_quote",
       3,
-      ["id", "row_id", "seller_id", "token", "token_expires_at", "status", "bid_id", "created_at"],
+      ["id", "row_id", "seller_id", "token", "token_hash", "token_expires_at", "status", "bid_id", "created_at"],
       quote,
     ),
   ];

@@ -15,7 +15,11 @@ describe.each(targets())("0009_token_hashes on %s", (target) => {
   it("keeps share and quote tokens issued before it working, found by their hash", async () => {
     const db = await createTestDatabase(target);
     try {
-      expect(await migrateDown(db.client, runOptions)).toBe("0009_token_hashes");
+      // Back to just before 0009 (any later migration comes back with it).
+      let undone: string | null;
+      do undone = await migrateDown(db.client, runOptions);
+      while (undone !== null && undone !== "0009_token_hashes");
+      expect(undone).toBe("0009_token_hashes");
       const share = "s".repeat(43);
       const quote = "q".repeat(43);
       await db.client.use(async (tx) => {

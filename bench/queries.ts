@@ -444,7 +444,7 @@ const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n 
 function table(headers: string[], rows: string[][], markdown: boolean, left = 2): string {
   if (markdown) {
     const line = (c: string[]) => `| ${c.map((x) => x.replaceAll("|", "\\|")).join(" | ")} |`;
-    return [line(headers), line(headers.map((_, i) => (i < left ? "---" : "---:"))), ...rows.map(line)].join("\n");
+    return [line(headers), line(headers.map((_, i) => (i < left || i === headers.length - 1 ? "---" : "---:"))), ...rows.map(line)].join("\n");
   }
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => (i < left || i === c.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  ").trimEnd();

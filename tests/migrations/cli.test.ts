@@ -106,7 +106,7 @@ describe("npm run migrate", () => {
     const unknown = migrateAt("partial", "up", "--to", "0099_nothing");
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('unknown migration "0099_nothing"');
-  });
+  }, 180_000); // five CLI runs, each migrating PGlite: minutes on a busy machine
 
   it("rejects an unknown command with usage and exit code 2", () => {
     const run = migrate("sideways");

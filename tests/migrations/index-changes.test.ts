@@ -227,7 +227,7 @@ describe.each(targets())("sharpening and dropping indexes on %s", (target) => {
       expect([...found.keys()].filter((n) => created.includes(n) || n.endsWith("__new"))).toEqual([]);
       await runsClean(db);
     });
-  });
+  }, 180_000); // every later migration down and up again: over a minute on PGlite on a busy machine
 });
 
 describe.each(targets().filter((t) => t !== "pglite"))("index swaps under lock contention on %s", (target) => {

@@ -168,5 +168,5 @@ describe.each(targets())("migrations on %s", (target) => {
       expect((await migrateToLatest(db.client, runOptions)).applied).toHaveLength(migrations.length);
       expect(indexProblems(await verifyIndexes(db.client))).toEqual([]);
     });
-  });
+  }, 180_000); // every migration down and up again: over a minute on PGlite on a busy machine
 });

@@ -36,7 +36,10 @@ function routeFunction(file: string, size: FunctionSize = {}, install?: string[]
 }
 
 for (const route of routes) {
-  api.route(routeKey(route), routeFunction(route.file, route, route.install));
+  const { nodes } = api.route(routeKey(route), routeFunction(route.file, route, route.install));
+  // API Gateway matches a HEAD request only to a HEAD route (else $default's 404): the GET
+  // route's own function answers it, headers only, as `npm start` does (link unfurlers send HEAD).
+  if (route.method === "GET") api.route(`HEAD ${route.path}`, nodes.function.arn);
 }
 
 // Small: it only answers 404s (scanners probing random paths), like the health checks.

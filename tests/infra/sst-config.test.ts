@@ -113,16 +113,27 @@ describe("sst.config.ts app()", () => {
   });
 });
 
+/** The routes that get a function of their own (HEAD routes reuse their GET route's). */
+const own = (s: SstStub) => s.routes.filter((r) => !r.key.startsWith("HEAD "));
+
 describe("sst.config.ts run() on a deployed stage", () => {
   it("registers every route of the table with its handler and function settings", async () => {
     const { stub: s } = await deploy("pr-123");
-    const registered = s.routes.filter((r) => r.key !== "$default");
+    const registered = own(s).filter((r) => r.key !== "$default");
     expect(registered.map((r) => r.key)).toEqual(routes.map(routeKey));
     for (const route of routes) {
       const r = registered.find((x) => x.key === routeKey(route))!;
       expect(r.handler).toMatchObject({ handler: `packages/functions/src/${route.file}.handler` });
       expectFunctionSettings(r.handler, s, { memory: route.memory ?? 1024, timeout: route.timeout ?? 20 });
     }
+  });
+
+  it("answers HEAD on every GET route with that route's function", async () => {
+    const { stub: s } = await deploy("pr-123");
+    const heads = s.routes.filter((r) => r.key.startsWith("HEAD "));
+    const gets = routes.filter((r) => r.method === "GET");
+    expect(heads.map((r) => r.key)).toEqual(gets.map((r) => `HEAD ${r.path}`));
+    for (const [i, head] of heads.entries()) expect(String(head.handler)).toBe(`<route ${routeKey(gets[i]!)} function arn>`);
   });
 
   it("routes unknown methods and paths to the fallback handler ($default)", async () => {
@@ -136,7 +147,7 @@ describe("sst.config.ts run() on a deployed stage", () => {
   it("points every handler at a file that exists", async () => {
     const { stub: s } = await deploy("pr-123");
     const handlers = [
-      ...s.routes.map((r) => (isRecord(r.handler) ? r.handler.handler : r.handler)),
+      ...own(s).map((r) => (isRecord(r.handler) ? r.handler.handler : r.handler)),
       ...s.ofType("sst.aws.Function").map((f) => argsOf(f).handler),
       ...s.ofType("sst.aws.CronV2").map((c) => (argsOf(c).function as { handler: unknown }).handler),
     ];
@@ -184,14 +195,14 @@ describe("sst.config.ts run() on a deployed stage", () => {
   it("makes every route's function wait for the migration", async () => {
     const { stub: s } = await deploy("pr-123");
     const invocation = one(s, "aws.lambda.Invocation", "MigratorInvocation").resource;
-    expect(s.routes.length).toBe(routes.length + 1);
-    for (const r of s.routes) expect(r.handlerOpts.dependsOn, r.key).toEqual([invocation]);
+    expect(own(s).length).toBe(routes.length + 1);
+    for (const r of own(s)) expect(r.handlerOpts.dependsOn, r.key).toEqual([invocation]);
   });
 
   it("bundles every function with the Neon driver alone and no PGlite", async () => {
     const { stub: s } = await deploy("pr-123");
     const functions = [
-      ...s.routes.map((r) => r.handler),
+      ...own(s).map((r) => r.handler),
       argsOf(one(s, "sst.aws.Function", "Migrator")),
       ...s.ofType("sst.aws.CronV2").map((c) => argsOf(c).function),
     ];
@@ -212,7 +223,7 @@ describe("sst.config.ts run() on a deployed stage", () => {
 
   it("deploys production the same way", async () => {
     const { stub: s, outputs } = await deploy("production");
-    expect(s.routes).toHaveLength(routes.length + 1);
+    expect(own(s)).toHaveLength(routes.length + 1);
     one(s, "aws.lambda.Invocation", "MigratorInvocation");
     expect(outputs).toMatchObject({ stage: "production" });
   });
@@ -227,13 +238,13 @@ describe("sst.config.ts run() in sst dev", () => {
 
   it("builds functions with every driver: the stage's database may be any Postgres", async () => {
     const { stub: s } = await deploy("alice", { dev: true });
-    for (const r of s.routes) expect((r.handler as { nodejs: { esbuild: object } }).nodejs.esbuild, r.key).not.toHaveProperty("define");
+    for (const r of own(s)) expect((r.handler as { nodejs: { esbuild: object } }).nodejs.esbuild, r.key).not.toHaveProperty("define");
   });
 
   it("registers the same routes and jobs, with nothing to wait for", async () => {
     const { stub: s } = await deploy("alice", { dev: true });
-    expect(s.routes).toHaveLength(routes.length + 1);
-    for (const r of s.routes) expect(r.handlerOpts.dependsOn, r.key).toBeUndefined();
+    expect(own(s)).toHaveLength(routes.length + 1);
+    for (const r of own(s)) expect(r.handlerOpts.dependsOn, r.key).toBeUndefined();
     expect(s.ofType("sst.aws.CronV2")).toHaveLength(jobs.length);
     for (const c of s.ofType("sst.aws.CronV2")) expect(c.opts?.dependsOn, c.name).toBeUndefined();
   });

@@ -114,7 +114,7 @@ export function installSstStub(context: { stage: string; dev?: boolean }): SstSt
       routeHandlerTransform(this.#args)?.(handler, handlerOpts, key);
       routes.push({ key, handler, handlerOpts });
       record("sst.aws.ApiGatewayV2.route", key, args, undefined, this);
-      return {};
+      return { nodes: { function: { arn: new FakeOutput(`route ${key} function arn`) } } };
     }
   }
 

@@ -88,14 +88,14 @@ async function connect(url: string, foreignKeys: "after" | "triggers"): Promise<
   return client;
 }
 
-/** Where link tokens go: their hash from 0009_token_hashes on, the token itself before (a database migrated part of the way). */
-async function tokenColumn(url: string): Promise<"token" | "token_hash"> {
+/** Link tokens' columns: the token, and its hash from 0009_token_hashes on (a database may be migrated part of the way). */
+async function tokenColumns(url: string): Promise<string[]> {
   const client = await connect(url, "triggers");
   try {
     const { rows } = await client.query(
       "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'share_link' AND column_name = 'token_hash'",
     );
-    return rows.length > 0 ? "token_hash" : "token";
+    return rows.length > 0 ? ["token", "token_hash"] : ["token"];
   } finally {
     await client.end();
   }
@@ -234,7 +234,7 @@ export async function generate(options: GenerateOptions): Promise<Report> {
   const model = new Model(options);
   const jobs = Math.max(1, options.jobs ?? 3);
   const foreignKeys = await foreignKeyMode(options.url, options.foreignKeys);
-  const all = writers(model, await tokenColumn(options.url));
+  const all = writers(model, await tokenColumns(options.url));
   const columns = new Map(all.map((w) => [w.table, w.columns]));
   const tasks = all.flatMap((w) => w.tasks(options.taskRows ?? 250_000));
   const busyMs = new Map<Table, number>();

@@ -91,14 +91,15 @@ function linkToken(seed: string, kind: string, id: number): string {
 const bytes = (s: string) => Buffer.from(s, "latin1");
 
 /**
- * `tokenColumn`: where a share link's and a seller quote's token go. From 0009 on
- * only its sha256 is stored (`token_hash`, NOT NULL, filled by a trigger that the
- * load switches off), as the app stores new ones; before it, the token itself.
+ * `tokenColumns`: a share link's and a seller quote's token, and from 0009 on its
+ * sha256 beside it (`token_hash`, NOT NULL, filled by a trigger that the load
+ * switches off); the plaintext stays, as in rows made before 0009, so that
+ * benchmarks and the EXPLAIN suite can read usable tokens back.
  */
-export function writers(m: Model, tokenColumn: "token" | "token_hash"): TableWriter[] {
+export function writers(m: Model, tokenColumns: readonly string[]): TableWriter[] {
   const link = (kind: string, id: number) => {
     const token = linkToken(m.seed, kind, id);
-    return tokenColumn === "token" ? token : digest("sha256", token, "hex");
+    return tokenColumns.length === 1 ? token : `${token}\t${digest("sha256", token, "hex")}`;
   };
   const days = new Timestamps(m.start - 2 * 365 * DAY_MS, m.now + 60 * DAY_MS);
   const c = m.counts;
@@ -611,7 +612,7 @@ export function writers(m: Model, tokenColumn: "token" | "token_hash"): TableWri
       session,
     ),
     plain("user_signal", 1, ["id", "user_id", "signal_type", "payload", "created_at"], signal),
-    plain("share_link", 2, ["id", tokenColumn, "resource_type", "resource_id", "created_by", "created_at", "expires_at"], share),
+    plain("share_link", 2, ["id", ...tokenColumns, "resource_type", "resource_id", "created_by", "created_at", "expires_at"], share),
     plain(
       "audit_log",
       1,
@@ -644,7 +645,7 @@ export function writers(m: Model, tokenColumn: "token" | "token_hash"): TableWri
     plain(
       "seller_quote",
       3,
-      ["id", "row_id", "seller_id", tokenColumn, "token_expires_at", "status", "bid_id", "created_at"],
+      ["id", "row_id", "seller_id", ...tokenColumns, "token_expires_at", "status", "bid_id", "created_at"],
       quote,
     ),
   ];

@@ -84,45 +84,30 @@ async function sweep(name: Name, phases: readonly Batch[], options: Options): Pr
 
 const retentionCutoff = sql<Date>`now() - make_interval(days => ${sql.lit(SESSION_RETENTION_DAYS)})`;
 
-/** Deletes one batch of sessions revoked before the cutoff, oldest first (the partial index on revoked_at). */
-const revokedSessions: Batch = async (db, limit) =>
-  (
-    await db
-      .with("batch", (qc) =>
-        qc
-          .selectFrom("auth_session")
-          .select("id")
-          .where("revoked_at", "<", retentionCutoff)
-          .orderBy("revoked_at")
-          .limit(limit)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .deleteFrom("auth_session")
-      .where("id", "in", (eb) => eb.selectFrom("batch").select("batch.id"))
-      .returning("id")
-      .execute()
-  ).length;
-
-/** Deletes one batch of sessions expired before the cutoff, oldest first (the index on expires_at). */
-const expiredSessions: Batch = async (db, limit) =>
-  (
-    await db
-      .with("batch", (qc) =>
-        qc
-          .selectFrom("auth_session")
-          .select("id")
-          .where("expires_at", "<", retentionCutoff)
-          .orderBy("expires_at")
-          .limit(limit)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .deleteFrom("auth_session")
-      .where("id", "in", (eb) => eb.selectFrom("batch").select("batch.id"))
-      .returning("id")
-      .execute()
-  ).length;
+/**
+ * Deletes one batch of sessions whose `column` (revoked_at or expires_at) is
+ * before the cutoff, oldest first, in the order of that column's own index.
+ */
+const sessionsPast =
+  (column: "revoked_at" | "expires_at"): Batch =>
+  async (db, limit) =>
+    (
+      await db
+        .with("batch", (qc) =>
+          qc
+            .selectFrom("auth_session")
+            .select("id")
+            .where(column, "<", retentionCutoff)
+            .orderBy(column)
+            .limit(limit)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .deleteFrom("auth_session")
+        .where("id", "in", (eb) => eb.selectFrom("batch").select("batch.id"))
+        .returning("id")
+        .execute()
+    ).length;
 
 /**
  * Deletes sessions revoked or expired more than 30 days ago. Two phases, the
@@ -131,7 +116,7 @@ const expiredSessions: Batch = async (db, limit) =>
  * reads every eligible row on each batch.
  */
 export function cleanupSessions(options: Options = {}): Promise<Result> {
-  return sweep("cleanup-sessions", [revokedSessions, expiredSessions], options);
+  return sweep("cleanup-sessions", [sessionsPast("revoked_at"), sessionsPast("expires_at")], options);
 }
 
 /** Marks one batch of queued or sent outreach past its expired_at expired, oldest first. */

@@ -89,16 +89,11 @@ async function connect(url: string, foreignKeys: "after" | "triggers"): Promise<
 }
 
 /** Link tokens' columns: the token, and its hash from 0009_token_hashes on (a database may be migrated part of the way). */
-async function tokenColumns(url: string): Promise<string[]> {
-  const client = await connect(url, "triggers");
-  try {
-    const { rows } = await client.query(
-      "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'share_link' AND column_name = 'token_hash'",
-    );
-    return rows.length > 0 ? ["token", "token_hash"] : ["token"];
-  } finally {
-    await client.end();
-  }
+async function tokenColumns(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query(
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'share_link' AND column_name = 'token_hash'",
+  );
+  return rows.length > 0 ? ["token", "token_hash"] : ["token"];
 }
 
 /** "after" if this role may switch the foreign-key triggers off (superuser, or GRANT SET ON PARAMETER). */
@@ -234,14 +229,14 @@ export async function generate(options: GenerateOptions): Promise<Report> {
   const model = new Model(options);
   const jobs = Math.max(1, options.jobs ?? 3);
   const foreignKeys = await foreignKeyMode(options.url, options.foreignKeys);
-  const all = writers(model, await tokenColumns(options.url));
-  const columns = new Map(all.map((w) => [w.table, w.columns]));
-  const tasks = all.flatMap((w) => w.tasks(options.taskRows ?? 250_000));
   const busyMs = new Map<Table, number>();
 
   const clients: pg.Client[] = [];
   try {
     for (let i = 0; i < jobs; i++) clients.push(await connect(options.url, foreignKeys));
+    const all = writers(model, await tokenColumns(clients[0]!));
+    const columns = new Map(all.map((w) => [w.table, w.columns]));
+    const tasks = all.flatMap((w) => w.tasks(options.taskRows ?? 250_000));
     options.onStage?.("check");
     await prepare(clients[0]!, options.reset ?? false);
 
